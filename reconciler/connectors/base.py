@@ -1,0 +1,68 @@
+"""The small seam between the tool and a service: read pages, find, create, update.
+
+Snapshot and apply depend on these Protocols only, so a connector is swappable and the
+pure stages never see HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+__all__ = ["Connector", "Created", "Link", "Row"]
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A lookup to set on write: ``navigation`` points at ``entity_set(record_id)``."""
+
+    navigation: str
+    entity_set: str
+    record_id: str
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a create returned: the new record's id (or key) and its ETag when known."""
+
+    record_id: str
+    etag: str | None
+
+
+class Connector(Protocol):
+    """One service (SCM or FS) as the tool needs it."""
+
+    system: str
+    url: str
+
+    def read_pages(
+        self, entity: str, columns: Sequence[str], *, filter: str | None, order_by: Sequence[str]
+    ) -> Iterator[list[Row]]:
+        """Yield the entity's rows page by page, only the given columns."""
+        ...
+
+    def find(self, entity: str, match: Mapping[str, Any], columns: Sequence[str]) -> list[Row]:
+        """Rows whose columns equal ``match`` (case-insensitive like the service)."""
+        ...
+
+    def fetch(self, entity: str, record_id: str, columns: Sequence[str]) -> Row | None:
+        """One row by id, or None when it no longer exists."""
+        ...
+
+    def create(self, entity: str, values: Mapping[str, Any], links: Sequence[Link]) -> Created:
+        """Create one record."""
+        ...
+
+    def update(
+        self, entity: str, record_id: str, values: Mapping[str, Any], *, etag: str | None
+    ) -> None:
+        """Update only the given fields; ``etag`` guards against lost updates."""
+        ...
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far (for reports and benchmarks)."""
+        ...

@@ -1,0 +1,72 @@
+"""An in-memory Connector for pure-stage unit tests (the real ones are tested on the sandbox)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from reconciler.connectors.base import Created, Link, Row
+
+
+class MemoryConnector:
+    """Rows per entity in lists; pages of ``page_size``; case-insensitive ``find``."""
+
+    def __init__(self, system: str, tables: dict[str, list[Row]], page_size: int = 2) -> None:
+        self.system = system
+        self.url = f"memory://{system}"
+        self.tables = tables
+        self.page_size = page_size
+        self._requests = 0
+
+    @property
+    def request_count(self) -> int:
+        return self._requests
+
+    def read_pages(
+        self, entity: str, columns: Sequence[str], *, filter: str | None, order_by: Sequence[str]
+    ) -> Iterator[list[Row]]:
+        rows = self.tables.get(entity, [])
+        for start in range(0, max(len(rows), 1), self.page_size):
+            self._requests += 1
+            yield [
+                {name: row.get(name) for name in (*columns, "@odata.etag")}
+                for row in rows[start : start + self.page_size]
+            ]
+
+    def find(self, entity: str, match: Mapping[str, Any], columns: Sequence[str]) -> list[Row]:
+        self._requests += 1
+
+        def same(a: Any, b: Any) -> bool:
+            return str(a or "").strip().casefold() == str(b or "").strip().casefold()
+
+        return [
+            row
+            for row in self.tables.get(entity, [])
+            if all(same(row.get(k), v) for k, v in match.items())
+        ]
+
+    def fetch(self, entity: str, record_id: str, columns: Sequence[str]) -> Row | None:
+        self._requests += 1
+        for row in self.tables.get(entity, []):
+            if record_id in row.values():
+                return row
+        return None
+
+    def create(self, entity: str, values: Mapping[str, Any], links: Sequence[Link]) -> Created:
+        self._requests += 1
+        record_id = str(uuid.uuid4())
+        row = dict(values)
+        for link in links:
+            row[f"_{link.navigation.lower()}_value"] = link.record_id
+        row["@odata.etag"] = 'W/"1"'
+        self.tables.setdefault(entity, []).append(row)
+        return Created(record_id, row["@odata.etag"])
+
+    def update(
+        self, entity: str, record_id: str, values: Mapping[str, Any], *, etag: str | None
+    ) -> None:
+        self._requests += 1
+        row = self.fetch(entity, record_id, [])
+        assert row is not None
+        row.update(values)

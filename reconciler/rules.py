@@ -195,7 +195,14 @@ class RuleSet:
 
 
 def default_rules_dir() -> Path:
-    """The rule set shipped with the tool (the repository's rules/ folder, installed as data)."""
+    """The rule set shipped with the tool: the checkout's rules/ folder, or its installed copy.
+
+    A source checkout (or editable install) reads rules/ directly; a wheel carries the same
+    files as the ``reconciler.default_rules`` package data.
+    """
+    checkout = Path(__file__).resolve().parent.parent / "rules"
+    if (checkout / "warehouses.toml").is_file():
+        return checkout
     return Path(str(resources.files("reconciler.default_rules")))
 
 

@@ -32,7 +32,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_missing_secret_variable_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MY_SECRET", raising=False)
     profile = load_profile(write(tmp_path, BASE))
-    with pytest.raises(ConfigError, match="MY_SECRET .* is not set"):
+    with pytest.raises(ConfigError, match=r"MY_SECRET .* is not set"):
         resolve_secret(profile)
 
 
@@ -126,7 +126,7 @@ def test_plan_from_a_newer_major_version_is_refused(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     data["format_version"] = "2.0"
     path.write_text(json.dumps(data))
-    with pytest.raises(PlanError, match="format_version '2.0'"):
+    with pytest.raises(PlanError, match=r"format_version '2\.0'"):
         load_plan(path)
     path.write_text("{not json")
     with pytest.raises(PlanError, match="not readable JSON"):

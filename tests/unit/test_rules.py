@@ -92,7 +92,7 @@ def test_unknown_dependency_and_cycles(tmp_path: Path) -> None:
 
 
 def test_duplicate_rule_names_and_empty_folder(tmp_path: Path) -> None:
-    with pytest.raises(RuleError, match="no \\*.toml rule files"):
+    with pytest.raises(RuleError, match=r"no \*\.toml rule files"):
         load_rules(tmp_path)
     write(tmp_path, "a.toml", SHIPPED)
     write(tmp_path, "b.toml", SHIPPED)

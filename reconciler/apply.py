@@ -1,0 +1,229 @@
+"""Apply: run exactly the saved plan, never overwriting what changed since it was made.
+
+Before anything is written the plan must match the rules and profile in use. Then each
+action runs in plan order:
+
+* ``create`` first looks the key up, so re-running a plan never creates a duplicate: a
+  record already in the planned state counts as done, one in another state is a conflict.
+* ``update`` sends only the planned fields with ``If-Match: <planned ETag>``; on 412 the row
+  is re-read: already in the planned state -> done, otherwise a conflict that is left alone.
+* ``report`` actions are findings and are never written.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from reconciler.config import Profile, profile_identity
+from reconciler.connectors.base import Connector, Link, Row
+from reconciler.errors import PreconditionFailedError, ServiceError, StalePlanError
+from reconciler.plan import Action, Plan
+from reconciler.rules import FieldMap, Rule, RuleSet
+
+__all__ = ["ApplyResult", "Outcome", "apply_plan", "check_plan_fits"]
+
+Status = Literal["applied", "unchanged", "conflict", "failed", "skipped", "reported"]
+ProgressCallback = Callable[[Action, "Outcome"], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one action."""
+
+    action_id: str
+    status: Status
+    detail: str = ""
+    record_id: str | None = None
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class ApplyResult:
+    """All outcomes of one apply run."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    requests: int = 0
+
+    def counts(self) -> Counter[str]:
+        return Counter(outcome.status for outcome in self.outcomes)
+
+    @property
+    def ok(self) -> bool:
+        counts = self.counts()
+        return counts["conflict"] == 0 and counts["failed"] == 0 and counts["skipped"] == 0
+
+
+def check_plan_fits(plan: Plan, rules: RuleSet, profile: Profile) -> None:
+    """Refuse a plan made from other rules or for another profile (StalePlanError)."""
+    if plan.rules_hash != rules.hash:
+        raise StalePlanError(
+            f"the plan was made from other rules ({plan.rules_hash[:19]}…) than the ones in "
+            f"{profile.rules_dir} ({rules.hash[:19]}…). Re-run `reconcile plan` with the current "
+            "rules, or restore the rules the plan was made with."
+        )
+    ours = profile_identity(profile)
+    theirs = {name: plan.profile.get(name) for name in ours}
+    differing = [name for name in ours if name != "name" and ours[name] != theirs[name]]
+    if differing:
+        details = ", ".join(
+            f"{name}: plan {theirs[name]!r} vs profile {ours[name]!r}" for name in differing
+        )
+        raise StalePlanError(
+            f"the plan was made for another environment ({details}). Apply it with the profile "
+            "it was made with, or re-plan."
+        )
+
+
+def apply_plan(
+    plan: Plan,
+    rules: RuleSet,
+    profile: Profile,
+    connectors: Mapping[str, Connector],
+    *,
+    on_outcome: ProgressCallback | None = None,
+) -> ApplyResult:
+    """Execute the plan's actions in order and return every outcome."""
+    check_plan_fits(plan, rules, profile)
+    result = ApplyResult()
+    before = sum(connector.request_count for connector in connectors.values())
+    finished: dict[str, Outcome] = {}
+    for action in plan.actions:
+        outcome = _run_one(action, rules.get(action.rule), connectors[action.system], finished)
+        finished[action.id] = outcome
+        result.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(action, outcome)
+    result.requests = sum(connector.request_count for connector in connectors.values()) - before
+    return result
+
+
+def _run_one(
+    action: Action, rule: Rule, connector: Connector, finished: Mapping[str, Outcome]
+) -> Outcome:
+    if action.kind == "report":
+        return Outcome(action.id, "reported", action.message or "")
+    blocked = [dep for dep in action.depends_on if finished.get(dep, _MISSING).status not in _DONE]
+    if blocked:
+        return Outcome(
+            action.id, "skipped", f"depends on {', '.join(blocked)}, which did not apply"
+        )
+    try:
+        if action.kind == "create":
+            return _create(action, rule, connector)
+        if action.kind == "update":
+            return _update(action, rule, connector)
+    except ServiceError as exc:
+        return Outcome(action.id, "failed", str(exc))
+    return Outcome(
+        action.id, "failed", f"action kind {action.kind!r} is not supported by this version"
+    )
+
+
+def _create(action: Action, rule: Rule, connector: Connector) -> Outcome:
+    existing = connector.find(action.entity, _match(action, rule), _columns(action, rule))
+    if existing:
+        return _already_there(action, rule, existing)
+    values = {name: change["to"] for name, change in action.changes.items()}
+    links = [
+        Link(nav, link["entity_set"], link["id"]) for nav, link in sorted(action.links.items())
+    ]
+    created = connector.create(action.entity, values, links)
+    return Outcome(action.id, "applied", "created", record_id=created.record_id)
+
+
+def _already_there(action: Action, rule: Rule, existing: list[Row]) -> Outcome:
+    """A create whose key exists: done if it matches the plan, else a conflict."""
+    record_id = str(existing[0].get(rule.target.id or "", "")) or None
+    if len(existing) == 1:
+        conflicts = _differences(action, rule, existing[0])
+        if not conflicts:
+            return Outcome(action.id, "unchanged", "already created", record_id=record_id)
+        return Outcome(
+            action.id,
+            "conflict",
+            "a record with this key was created since the plan with other values; left alone",
+            record_id=record_id,
+            conflicts=conflicts,
+        )
+    return Outcome(
+        action.id,
+        "conflict",
+        f"{len(existing)} records with this key exist since the plan; left alone",
+    )
+
+
+def _update(action: Action, rule: Rule, connector: Connector) -> Outcome:
+    record_id = action.target_id or ""
+    values = {name: change["to"] for name, change in action.changes.items()}
+    try:
+        connector.update(action.entity, record_id, values, etag=action.etag)
+        return Outcome(action.id, "applied", "updated", record_id=record_id)
+    except PreconditionFailedError:
+        current = connector.fetch(action.entity, record_id, list(action.changes))
+    except ServiceError as exc:
+        if exc.status != 404:
+            raise
+        current = None
+    if current is None:
+        return Outcome(
+            action.id,
+            "conflict",
+            "the record was deleted since the plan; left alone",
+            record_id=record_id,
+        )
+    conflicts = _differences(action, rule, current)
+    if not conflicts:
+        return Outcome(action.id, "unchanged", "already in the planned state", record_id=record_id)
+    return Outcome(
+        action.id,
+        "conflict",
+        "the record changed since the plan; left alone",
+        record_id=record_id,
+        conflicts=conflicts,
+    )
+
+
+def _match(action: Action, rule: Rule) -> dict[str, Any]:
+    match: dict[str, Any] = {}
+    if rule.target.company and rule.target.company_bind:
+        match[rule.target.company] = action.links[rule.target.company_bind.navigation]["id"]
+    elif rule.target.company:
+        match[rule.target.company] = action.key["company"]
+    match.update({key.target: action.key[key.target] for key in rule.keys})
+    return match
+
+
+def _columns(action: Action, rule: Rule) -> list[str]:
+    return ([rule.target.id] if rule.target.id else []) + list(action.changes)
+
+
+def _differences(action: Action, rule: Rule, row: Row) -> dict[str, dict[str, Any]]:
+    """Planned fields whose current value is not the planned one."""
+    compare = {mapped.target: mapped for mapped in rule.fields}
+    keys = {key.target for key in rule.keys}
+    found = {}
+    for name, change in action.changes.items():
+        now = row.get(name)
+        if not _same(change["to"], now, compare.get(name), is_key=name in keys):
+            found[name] = {"before": change["from"], "planned": change["to"], "now": now}
+    return found
+
+
+def _same(planned: Any, now: Any, mapped: FieldMap | None, *, is_key: bool) -> bool:
+    if is_key:
+        return str(planned or "").strip().casefold() == str(now or "").strip().casefold()
+    kind = mapped.compare if mapped else "text"
+    if kind == "number":
+        if planned is None or now is None:
+            return planned is None and now is None
+        return abs(float(planned) - float(now)) <= (mapped.tolerance if mapped else 0) + 1e-9
+    if kind == "boolean":
+        return bool(planned) == bool(now)
+    return (planned or "") == (now or "")
+
+
+_DONE = {"applied", "unchanged"}
+_MISSING = Outcome("", "skipped")

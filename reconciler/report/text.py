@@ -74,8 +74,8 @@ def _actions_table(actions: Iterable[Action], limit: int) -> Table:
         table.add_row(
             Text(action.kind, style=_KIND_STYLE[action.kind]),
             action.rule,
-            _format_key(action.key),
-            _format_detail(action),
+            Text(_format_key(action.key)),
+            Text(_format_detail(action)),
         )
     for kind, count in hidden.items():
         table.add_row(
@@ -131,7 +131,7 @@ def apply_summary(result: ApplyResult, plan: Plan) -> RenderableType:
                 f"now {_show(c['now'])}"
                 for name, c in outcome.conflicts.items()
             )
-            detail.add_row(outcome.status, action.rule, _format_key(action.key), why)
+            detail.add_row(outcome.status, action.rule, Text(_format_key(action.key)), Text(why))
         parts.append(detail)
     verdict = (
         "All actions applied."

@@ -1,0 +1,64 @@
+"""Shared pieces of the click commands: error mapping, consoles, progress display."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from reconciler.errors import ReconcilerError
+
+__all__ = ["EXIT_DRIFT", "EXIT_ERROR", "EXIT_OK", "console", "errors", "page_progress", "progress"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
+
+
+def console() -> Console:
+    """Standard output for results (tables, plans)."""
+    return Console(highlight=False)
+
+
+def errors(func: F) -> F:
+    """Map every ReconcilerError to a one-paragraph message and exit 1 (--debug re-raises)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ReconcilerError as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            Console(stderr=True, highlight=False).print(f"[bold red]Error:[/] {exc}", markup=True)
+            sys.exit(EXIT_ERROR)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def page_progress(out: Console) -> Iterator[Callable[[str, str, int], None]]:
+    """Rows read per entity, live on a terminal; silent otherwise."""
+    if not out.is_terminal:
+        yield lambda _system, _entity, _rows: None
+        return
+    with out.status("Reading…") as status:
+        yield lambda system, entity, rows: status.update(
+            f"Reading {system} {entity}: {rows:,} rows"
+        )
+
+
+@contextmanager
+def progress(out: Console, total: int, label: str) -> Iterator[Callable[[], None]]:
+    if not out.is_terminal or total == 0:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=out, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)

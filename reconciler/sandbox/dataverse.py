@@ -1,0 +1,301 @@
+"""Dataverse Web API endpoint (``<org>/api/data/v9.2/...``, api-protocols.md A): routing,
+collection reads with server-driven paging, reads by id, and ``$batch``. Writes live in
+dataverse_writes.py, query semantics in dataverse_query.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+from urllib.parse import quote
+
+from reconciler.sandbox import dataverse_paging
+from reconciler.sandbox.batch_runner import BatchContext, BatchPolicy, BatchRunner
+from reconciler.sandbox.dataverse_query import (
+    INVALID_QUERY,
+    Annotations,
+    DataverseFilter,
+    count_annotations,
+    resolve_select,
+    serialize,
+    unknown_property,
+)
+from reconciler.sandbox.dataverse_store import DataverseRecord, DataverseStore
+from reconciler.sandbox.dataverse_writes import DataverseWriter, not_found
+from reconciler.sandbox.keys import KeySyntaxError, Segment, parse_segment, split_path
+from reconciler.sandbox.messages import (
+    ApiRequest,
+    ApiResponse,
+    empty_response,
+    json_response,
+    preferences,
+    text_response,
+)
+from reconciler.sandbox.odata_query import OrderItem, QueryOptions, is_after, parse_query, sort_rows
+from reconciler.sandbox.schema import DATAVERSE_TABLES, TableDef
+from reconciler.sandbox.service_errors import ServiceError, dataverse_error, dataverse_error_from
+from reconciler.sandbox.state import Transaction, UnknownEntitySet
+
+COUNT_CAP = 5000
+_COLLECTION_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$count", "$skiptoken"}
+_SAFE = "$',()*:@/=-"
+
+
+class DataverseService:
+    """Answers ApiRequests for one Dataverse organisation."""
+
+    def __init__(
+        self,
+        store: DataverseStore,
+        max_page_size: Callable[[], int],
+        organization_id: str,
+        atomic: Callable[[], AbstractContextManager[Transaction]],
+        count_parts: Callable[[int], None],
+    ) -> None:
+        self._store = store
+        self._max_page_size = max_page_size
+        self._organization_id = organization_id
+        self._writer = DataverseWriter(store)
+        context = BatchContext(
+            BatchPolicy(failure_sets_outer_status=True, max_operations=1000),
+            "/api/data/v9.2/",
+            self.handle,
+            lambda status, message: dataverse_error(status, "", message),
+            atomic,
+            count_parts,
+        )
+        self._batch = BatchRunner(context)
+
+    def handle(self, request: ApiRequest) -> ApiResponse:
+        try:
+            return self._route(request)
+        except ServiceError as exc:
+            return dataverse_error_from(exc)
+        except KeySyntaxError as exc:
+            return dataverse_error(400, INVALID_QUERY, str(exc))
+
+    # --- routing ----------------------------------------------------------------------
+    def _route(self, request: ApiRequest) -> ApiResponse:
+        segments = split_path(request.path)
+        if not segments:
+            return self._service_document(request)
+        if segments == ["$batch"]:
+            _require(request, "POST")
+            return self._batch.run(request)
+        if segments == ["WhoAmI"]:
+            _require(request, "GET")
+            return self._who_am_i(request)
+        segment = parse_segment(segments[0])
+        table = self._table(segment.name)
+        rest = segments[1:]
+        if segment.key is None:
+            return self._collection(request, table, rest)
+        record_id = _record_id(table, segment)
+        if not rest:
+            return self._single(request, table, record_id)
+        if len(rest) == 1:
+            return self._property(request, table, record_id, rest[0])
+        raise _not_found_segment(rest[1])
+
+    def _table(self, name: str) -> TableDef:
+        try:
+            return self._store.table(name)
+        except UnknownEntitySet:
+            raise _not_found_segment(name) from None
+
+    def _collection(self, request: ApiRequest, table: TableDef, rest: list[str]) -> ApiResponse:
+        if rest == ["$count"]:
+            _require(request, "GET")
+            return self._count(request, table)
+        if rest:
+            raise _not_found_segment(rest[0])
+        if request.method == "POST":
+            return self._writer.create(request, table)
+        _require(request, "GET")
+        return self._query(request, table)
+
+    def _single(self, request: ApiRequest, table: TableDef, record_id: str) -> ApiResponse:
+        if request.method == "GET":
+            return self._get(request, table, record_id)
+        if request.method == "PATCH":
+            return self._writer.upsert(request, table, record_id)
+        if request.method == "DELETE":
+            return self._writer.delete(request, table, record_id)
+        raise ServiceError(405, f"The HTTP method '{request.method}' is not allowed here.")
+
+    def _property(
+        self, request: ApiRequest, table: TableDef, record_id: str, column: str
+    ) -> ApiResponse:
+        if request.method in ("PUT", "DELETE"):
+            return self._writer.write_property(request, table, record_id, column)
+        _require(request, "GET")
+        record = self._existing(table, record_id)
+        if column not in self._store.known_columns(table.entity_set):
+            raise unknown_property(column, table)
+        context = f"{request.service_root_url}$metadata#{table.entity_set}({record_id})/{column}"
+        return json_response(200, {"@odata.context": context, "value": record.row.get(column)})
+
+    # --- reads ------------------------------------------------------------------------
+    def _service_document(self, request: ApiRequest) -> ApiResponse:
+        sets = [{"name": name, "kind": "EntitySet", "url": name} for name in DATAVERSE_TABLES]
+        context = request.service_root_url + "$metadata"
+        return json_response(200, {"@odata.context": context, "value": sets})
+
+    def _who_am_i(self, request: ApiRequest) -> ApiResponse:
+        payload = {
+            "@odata.context": f"{request.service_root_url}$metadata"
+            "#Microsoft.Dynamics.CRM.WhoAmIResponse",
+            "BusinessUnitId": self._store.root_business_unit_id(),
+            "UserId": self._store.owner_id,
+            "OrganizationId": self._organization_id,
+        }
+        return json_response(200, payload)
+
+    def _options(self, request: ApiRequest, table: TableDef, supported: set[str]) -> QueryOptions:
+        pairs = request.query_pairs()
+        if any(name == "$skip" for name, _ in pairs):
+            raise ServiceError(
+                400, "The query parameter $skip is not supported", code=INVALID_QUERY
+            )
+        try:
+            options = parse_query(pairs, supported)
+        except ServiceError as exc:
+            exc.code = exc.code or INVALID_QUERY
+            raise
+        columns = self._store.known_columns(table.entity_set)
+        for item in options.orderby:
+            if item.name not in columns:
+                raise unknown_property(item.name, table)
+        if options.filter is not None:
+            DataverseFilter(options.filter, table, columns).validate()
+        return options
+
+    def _matching(self, table: TableDef, options: QueryOptions) -> list[DataverseRecord]:
+        records = self._store.snapshot(table.entity_set)
+        if options.filter is None:
+            return records
+        columns = self._store.known_columns(table.entity_set)
+        evaluator = DataverseFilter(options.filter, table, columns)
+        return [record for record in records if evaluator.matches(record.row)]
+
+    def _count(self, request: ApiRequest, table: TableDef) -> ApiResponse:
+        options = self._options(request, table, {"$filter"})
+        return text_response(200, str(min(len(self._matching(table, options)), COUNT_CAP)))
+
+    def _query(self, request: ApiRequest, table: TableDef) -> ApiResponse:
+        prefs = preferences(request.headers)
+        if "odata.track-changes" in prefs:
+            raise ServiceError(501, "The sandbox does not implement change tracking.")
+        options = self._options(request, table, _COLLECTION_OPTIONS)
+        columns = self._store.known_columns(table.entity_set)
+        select = resolve_select(options.select, table, columns)
+        annotations = Annotations(prefs.get("odata.include-annotations"))
+        order = [*options.orderby, OrderItem(table.primary_id)]
+        records = _ordered(self._matching(table, options), order)
+        total = len(records)
+        page_number = 1
+        if options.skiptoken is not None:
+            cursor = dataverse_paging.decode(options.skiptoken, order, table.primary_id)
+            records = [r for r in records if is_after(r.row, cursor.values, order)]
+            page_number = cursor.page_number
+        size, applied = self._page_size(prefs, options)
+        page = records[:size]
+        payload: dict[str, Any] = {"@odata.context": _context(request, table, options)}
+        payload.update(count_annotations(total, options.count, annotations))
+        payload["value"] = [serialize(record, table, select, annotations) for record in page]
+        if applied is not None and len(records) > size and page:
+            payload["@odata.nextLink"] = self._next_link(request, order, table, page, page_number)
+        return json_response(200, payload, _preference_headers(applied, prefs))
+
+    def _page_size(self, prefs: dict[str, str], options: QueryOptions) -> tuple[int, int | None]:
+        """(rows to return, page size that drives nextLink or None for a plain ``$top``).
+        ``$top`` is ignored when a page size is requested (A2)."""
+        cap = self._max_page_size()
+        requested = prefs.get("odata.maxpagesize", "")
+        if requested.isdigit() and int(requested) > 0:
+            size = min(int(requested), cap)
+            return size, size
+        if options.top is not None:
+            return min(options.top, cap), None
+        return cap, cap
+
+    @staticmethod
+    def _next_link(
+        request: ApiRequest,
+        order: list[OrderItem],
+        table: TableDef,
+        page: list[DataverseRecord],
+        page_number: int,
+    ) -> str:
+        token = dataverse_paging.encode(
+            page_number + 1, order, table.primary_id, page[0].row, page[-1].row
+        )
+        kept = [(n, v) for n, v in request.query_pairs() if n != "$skiptoken"]
+        kept.append(("$skiptoken", token))
+        query = "&".join(f"{name}={quote(value, safe=_SAFE)}" for name, value in kept)
+        return f"{request.service_root_url}{request.path}?{query}"
+
+    def _get(self, request: ApiRequest, table: TableDef, record_id: str) -> ApiResponse:
+        options = self._options(request, table, {"$select"})
+        record = self._existing(table, record_id)
+        if_none_match = request.headers.get("If-None-Match")
+        prefs = preferences(request.headers)
+        annotations = Annotations(prefs.get("odata.include-annotations"))
+        if if_none_match == record.etag and not annotations:
+            return empty_response(304, [("ETag", record.etag)])
+        columns = self._store.known_columns(table.entity_set)
+        select = resolve_select(options.select, table, columns)
+        context = _context(request, table, options) + "/$entity"
+        payload = {"@odata.context": context, **serialize(record, table, select, annotations)}
+        return json_response(200, payload, [("ETag", record.etag)])
+
+    def _existing(self, table: TableDef, record_id: str) -> DataverseRecord:
+        record = self._store.record(table.entity_set, record_id)
+        if record is None:
+            raise not_found(table, record_id)
+        return record
+
+
+def _require(request: ApiRequest, *methods: str) -> None:
+    if request.method not in methods:
+        raise ServiceError(405, f"The HTTP method '{request.method}' is not allowed here.")
+
+
+def _not_found_segment(name: str) -> ServiceError:
+    return ServiceError(404, f"Resource not found for the segment '{name}'.", code=INVALID_QUERY)
+
+
+def _record_id(table: TableDef, segment: Segment) -> str:
+    """``set(<guid>)``; alternate keys are not defined in the sandbox."""
+    positional, value = segment.single_value()
+    if not positional:
+        raise ServiceError(
+            400,
+            f"The key in the request URI is not valid for resource '{table.qualified_type}'. "
+            "Ensure that the names and number of key properties match the declared or "
+            f"alternate key properties for the resource '{table.qualified_type}'.",
+            code=INVALID_QUERY,
+        )
+    if not isinstance(value, uuid.UUID):
+        raise ServiceError(400, "Bad Request - Error in query syntax.", code=INVALID_QUERY)
+    return str(value)
+
+
+def _ordered(records: list[DataverseRecord], order: list[OrderItem]) -> list[DataverseRecord]:
+    return sort_rows(records, order, lambda record: record.row)
+
+
+def _context(request: ApiRequest, table: TableDef, options: QueryOptions) -> str:
+    select = f"({','.join(options.select)})" if options.select else ""
+    return f"{request.service_root_url}$metadata#{table.entity_set}{select}"
+
+
+def _preference_headers(applied: int | None, prefs: dict[str, str]) -> list[tuple[str, str]]:
+    headers = []
+    if applied is not None and prefs.get("odata.maxpagesize") == str(applied):
+        headers.append(("Preference-Applied", f"odata.maxpagesize={applied}"))
+    if "odata.include-annotations" in prefs:
+        value = prefs["odata.include-annotations"]
+        headers.append(("Preference-Applied", f'odata.include-annotations="{value}"'))
+    return headers

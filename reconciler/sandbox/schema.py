@@ -1,0 +1,227 @@
+"""Typed view of the generated schema data, plus the few tables and columns the reference
+lacks (business units, the integration solution's ``msdynce_*`` columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from types import MappingProxyType
+from typing import Final
+
+from reconciler.sandbox import dataverse_schema_data, fno_schema_data
+
+FNO_NAMESPACE: Final = "Microsoft.Dynamics.DataEntities"
+DATAVERSE_NAMESPACE: Final = "Microsoft.Dynamics.CRM"
+FNO_EMPTY_DATE: Final = "1900-01-01T12:00:00Z"
+_EMPTY_GUID: Final = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class EntityDef:
+    """One F&O OData entity set: its keys and field types (codes as in fno_schema_data)."""
+
+    entity_set: str
+    type_name: str
+    keys: tuple[str, ...]
+    fields: Mapping[str, str]
+
+    @property
+    def company_specific(self) -> bool:
+        """Entities keyed by dataAreaId are scoped to one legal entity (B1)."""
+        return "dataAreaId" in self.keys
+
+    @property
+    def qualified_type(self) -> str:
+        return f"{FNO_NAMESPACE}.{self.type_name}"
+
+    def enum_type(self, name: str) -> str | None:
+        """Enum type of a field, or None when the field is not an enum."""
+        code = self.fields.get(name, "")
+        return code[5:] if code.startswith("enum:") else None
+
+    def default_row(self) -> dict[str, object]:
+        """A new record as F&O initialises it: "" strings, 0 numbers, the empty date and each
+        enum's zero member (see the Warehouses POST sample)."""
+        return dict(_default_row(self.entity_set))
+
+
+@cache
+def _default_row(entity_set: str) -> Mapping[str, object]:
+    fields = fno_schema_data.ENTITY_SETS[entity_set][2]
+    return MappingProxyType({name: _fno_default(code) for name, code in fields.items()})
+
+
+def _fno_default(code: str) -> object:
+    if code.startswith("enum:"):
+        members = fno_schema_data.ENUMS.get(code[5:], ())
+        zero = [name for name, value in members if value == 0]
+        return zero[0] if zero else None
+    defaults: dict[str, object] = {
+        "Edm.String": "",
+        "Edm.Decimal": 0,
+        "Edm.Int32": 0,
+        "Edm.Int64": 0,
+        "Edm.DateTimeOffset": FNO_EMPTY_DATE,
+        "Edm.Guid": _EMPTY_GUID,
+        "Edm.Boolean": False,
+    }
+    return defaults.get(code)
+
+
+@cache
+def enum_members(enum_type: str) -> tuple[str, ...] | None:
+    """Member names of an F&O enum type, or None for an unknown type."""
+    members = fno_schema_data.ENUMS.get(enum_type)
+    return None if members is None else tuple(name for name, _ in members)
+
+
+def _load_fno() -> dict[str, EntityDef]:
+    return {
+        name: EntityDef(name, type_name or name, keys, MappingProxyType(fields))
+        for name, (type_name, keys, fields) in fno_schema_data.ENTITY_SETS.items()
+    }
+
+
+FNO_ENTITIES: Final[Mapping[str, EntityDef]] = MappingProxyType(_load_fno())
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A single-valued navigation property: ``<navigation>@odata.bind`` writes ``lookup``."""
+
+    navigation: str
+    lookup: str
+    targets: tuple[str, ...]
+
+    @property
+    def value_property(self) -> str:
+        return f"_{self.lookup}_value"
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """One Dataverse table. ``columns`` maps every readable property (plain columns, the
+    primary id and ``_<lookup>_value`` properties) to a type code."""
+
+    entity_set: str
+    logical_name: str
+    primary_id: str
+    columns: Mapping[str, str]
+    bindings: Mapping[str, Binding]
+    option_sets: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
+
+    @property
+    def qualified_type(self) -> str:
+        return f"{DATAVERSE_NAMESPACE}.{self.logical_name}"
+
+    @property
+    def user_owned(self) -> bool:
+        """User-owned rows carry an owner and an owning business unit."""
+        return "_owningbusinessunit_value" in self.columns
+
+    @cached_property
+    def lookup_properties(self) -> tuple[str, ...]:
+        """The ``_<lookup>_value`` properties of the table."""
+        return tuple(n for n in self.columns if n.startswith("_") and n.endswith("_value"))
+
+    @cached_property
+    def _binding_by_property(self) -> Mapping[str, Binding]:
+        return {binding.value_property: binding for binding in self.bindings.values()}
+
+    def binding_for_lookup(self, value_property: str) -> Binding | None:
+        """The navigation property that writes a given ``_x_value`` property."""
+        return self._binding_by_property.get(value_property)
+
+
+# Columns of the SCM integration solution that the reference lists only by name
+# (fs-scm-templates.md; logical names partly inferred there). Rows loaded from a data
+# folder may add further columns; DataverseStore learns them on load.
+_INTEGRATION_COLUMNS: Final[dict[str, dict[str, str]]] = {
+    "msdyn_warehouses": {"msdynce_ismaintainedexternally": "boolean"},
+    "products": {
+        "msdynce_ismaintainedexternally": "boolean",
+        "msdynce_productnumber": "string",
+    },
+    "msdyn_workorders": {
+        "msdynce_hasexternallymaintainedproductsonly": "boolean",
+        "msdynce_headersystemstatus": "any",
+    },
+}
+
+# Lookups the generated bindings lack but integrations write: owningbusinessunit is how
+# a record is placed in a company's business unit (rules/warehouses.toml company_bind).
+_EXTRA_BINDINGS: Final = (Binding("owningbusinessunit", "owningbusinessunit", ("businessunits",)),)
+
+
+def _business_units() -> TableDef:
+    """The businessunits table (not in the FS reference): the org's company structure."""
+    columns = {
+        "businessunitid": "guid",
+        "name": "string",
+        "divisionname": "string",
+        "isdisabled": "boolean",
+        "createdon": "datetime",
+        "modifiedon": "datetime",
+        "versionnumber": "number",
+        "_parentbusinessunitid_value": "guid",
+        "_organizationid_value": "guid",
+    }
+    parent = Binding("parentbusinessunitid", "parentbusinessunitid", ("businessunits",))
+    return TableDef(
+        "businessunits",
+        "businessunit",
+        "businessunitid",
+        MappingProxyType(columns),
+        MappingProxyType({parent.navigation: parent}),
+    )
+
+
+def _column_type(code: str) -> str:
+    return "choice" if code.startswith("choice:") else code
+
+
+def _table(entity_set: str) -> TableDef:
+    logical, primary_id, raw_columns, lookups, raw_bindings = dataverse_schema_data.TABLES[
+        entity_set
+    ]
+    columns = {name: _column_type(code) for name, code in raw_columns.items()}
+    columns.update(_INTEGRATION_COLUMNS.get(entity_set, {}))
+    columns[primary_id] = "guid"
+    columns.update({f"_{lookup}_value": "guid" for lookup in lookups})
+    bindings = {
+        nav: Binding(nav, lookup, targets) for nav, (lookup, targets) in raw_bindings.items()
+    }
+    for extra in _EXTRA_BINDINGS:
+        if extra.value_property in columns:
+            bindings.setdefault(extra.navigation, extra)
+    options = {
+        name: MappingProxyType(dict(dataverse_schema_data.OPTION_SETS.get(code[7:], ())))
+        for name, code in raw_columns.items()
+        if code.startswith("choice:")
+    }
+    return TableDef(
+        entity_set,
+        logical,
+        primary_id,
+        MappingProxyType(columns),
+        MappingProxyType(bindings),
+        MappingProxyType(options),
+    )
+
+
+def _load_dataverse() -> dict[str, TableDef]:
+    tables = {name: _table(name) for name in dataverse_schema_data.TABLES}
+    tables["businessunits"] = _business_units()
+    return tables
+
+
+DATAVERSE_TABLES: Final[Mapping[str, TableDef]] = MappingProxyType(_load_dataverse())
+
+
+def table_by_logical_name(logical_name: str) -> TableDef | None:
+    """Reverse lookup used for ``@Microsoft.Dynamics.CRM.lookuplogicalname``."""
+    for table in DATAVERSE_TABLES.values():
+        if table.logical_name == logical_name:
+            return table
+    return None

@@ -1,0 +1,145 @@
+"""The CLI as users run it: exit codes, messages, files — against the sandbox over loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from reconciler.config import SANDBOX_SECRET_ENV
+from reconciler.rules import default_rules_dir
+from reconciler.sandbox import RunningSandbox
+from tests.conftest import write_profile
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_plan_show_apply_and_exit_codes(profile_path: Path, tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    code, out = run(
+        "plan", "--profile", str(profile_path), "--out", str(plan_file), "--detailed-exitcode"
+    )
+    assert code == 2, out
+    assert "to create" in out and "to update" in out and plan_file.is_file()
+    code, shown = run("show", str(plan_file), "--format", "json")
+    assert code == 0 and json.loads(shown) == json.loads(plan_file.read_text())
+    code, out = run("apply", str(plan_file), "--profile", str(profile_path))
+    assert code == 0, out
+    assert "All actions applied" in out
+    code, out = run("plan", "--profile", str(profile_path), "--format", "json")
+    assert code == 0
+    again = json.loads(out)
+    assert {a["kind"] for a in again["actions"]} == {"report"}
+
+
+def test_plan_without_drift_exits_zero_with_detailed_exitcode(
+    profile_path: Path, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    text = (rules / "warehouses.toml").read_text()
+    text = text.replace('orphan = "report"', 'orphan = "ignore"')
+    (rules / "warehouses.toml").write_text(text)
+    plan_file = tmp_path / "p.json"
+    code, _ = run(
+        "plan", "--profile", str(profile_path), "--rules", str(rules), "--out", str(plan_file)
+    )
+    assert code == 0
+    code, out = run("apply", str(plan_file), "--profile", str(profile_path), "--rules", str(rules))
+    assert code == 0, out
+    code, out = run(
+        "plan", "--profile", str(profile_path), "--rules", str(rules), "--detailed-exitcode"
+    )
+    assert code == 0, out
+    assert "No changes" in out
+
+
+def test_apply_refuses_a_plan_made_from_other_rules(profile_path: Path, tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert run("plan", "--profile", str(profile_path), "--out", str(plan_file))[0] == 0
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    (rules / "warehouses.toml").write_text(
+        (rules / "warehouses.toml").read_text().replace('changed = "update"', 'changed = "report"')
+    )
+    code, out = run("apply", str(plan_file), "--profile", str(profile_path), "--rules", str(rules))
+    assert code == 1
+    assert "made from other rules" in out
+
+
+def test_bad_secret_exits_1_naming_tenant_client_and_resource(
+    running: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile_path = write_profile(running, tmp_path)
+    monkeypatch.setenv(SANDBOX_SECRET_ENV, "wrong-secret-value")
+    code, out = run("plan", "--profile", str(profile_path))
+    values = running.profile_values()
+    assert code == 1
+    assert str(values["tenant_id"]) in out and str(values["client_id"]) in out
+    assert "wrong-secret-value" not in out
+    assert "AADSTS7000215" in out
+
+
+def test_rules_check_names_file_and_field(tmp_path: Path) -> None:
+    code, out = run("rules", "check", "--rules", str(default_rules_dir()))
+    assert code == 0 and "1 rule(s) valid" in out
+    broken = tmp_path / "warehouses.toml"
+    broken.write_text(
+        (default_rules_dir() / "warehouses.toml")
+        .read_text()
+        .replace('missing = "create"', 'missing = "insert"')
+    )
+    code, out = run("rules", "check", "--rules", str(tmp_path))
+    assert code == 1
+    assert f"{broken}:" in out and "actions.missing" in out and "'insert'" in out
+
+
+def test_help_documents_commands_and_exit_codes() -> None:
+    code, out = run("--help")
+    assert code == 0
+    for command in ("snapshot", "plan", "show", "apply", "rules", "sandbox", "demo"):
+        assert command in out
+    assert "Exit codes" in out
+    code, out = run("plan", "--help")
+    assert "--detailed-exitcode" in out
+
+
+def test_installed_entry_point_plans_and_applies(profile_path: Path, tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("reconcile")
+    assert exe.is_file(), "the console script must be installed"
+    env = dict(os.environ)
+    plan_file = tmp_path / "plan.json"
+    planned = subprocess.run(
+        [
+            str(exe),
+            "plan",
+            "--profile",
+            str(profile_path),
+            "--out",
+            str(plan_file),
+            "--detailed-exitcode",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert planned.returncode == 2, planned.stderr
+    applied = subprocess.run(
+        [str(exe), "apply", str(plan_file), "--profile", str(profile_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr

@@ -46,6 +46,10 @@ _HINTS: dict[str, str] = {
         "Check the resource URL {resource}: it must be the environment URL, e.g. "
         "https://org.crm.dynamics.com or https://env.operations.dynamics.com."
     ),
+    "invalid_resource": (
+        "No service principal for {resource} in tenant {tenant}: check the profile's service "
+        "URL and that the environment belongs to this tenant."
+    ),
     "invalid_tenant": "Check the tenant id {tenant} (a GUID or a verified domain).",
     "invalid_request": "Check the tenant id {tenant} and the resource URL {resource}.",
 }

@@ -143,3 +143,64 @@ def test_installed_entry_point_plans_and_applies(profile_path: Path, tmp_path: P
         timeout=120,
     )
     assert applied.returncode == 0, applied.stdout + applied.stderr
+
+
+def test_wrong_tenant_and_wrong_resource_exit_1_with_names(
+    running: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = running.profile_values()
+    monkeypatch.setenv(SANDBOX_SECRET_ENV, str(values["client_secret"]))
+    profile_path = write_profile(running, tmp_path)
+    text = profile_path.read_text()
+    profile_path.write_text(
+        text.replace(str(values["tenant_id"]), "99999999-9999-4999-8999-999999999999")
+    )
+    code, out = run("plan", "--profile", str(profile_path))
+    assert code == 1
+    assert "99999999-9999-4999-8999-999999999999" in out and str(values["client_id"]) in out
+    wrong_url = str(values["dataverse_url"]).replace("/dataverse", "/crm")
+    profile_path.write_text(
+        text.replace(f'url = "{values["dataverse_url"]}"', f'url = "{wrong_url}"')
+    )
+    code, out = run("plan", "--profile", str(profile_path))
+    assert code == 1
+    assert wrong_url in out and "AADSTS500011" in out
+
+
+def test_sandbox_serve_writes_a_working_profile(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("reconcile")
+    profile_path = tmp_path / "sandbox.toml"
+    server = subprocess.Popen(
+        [str(exe), "sandbox", "serve", "--seed", "demo", "--profile-out", str(profile_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        lines = []
+        for line in server.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        export = next(line for line in lines if line.startswith("Before using it: export "))
+        name, _, value = export.removeprefix("Before using it: export ").strip().partition("=")
+        env = {**os.environ, name: value}
+        planned = subprocess.run(
+            [str(exe), "plan", "--profile", str(profile_path), "--detailed-exitcode"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert planned.returncode == 2, planned.stdout + planned.stderr
+        assert "to create" in planned.stdout
+        assert value not in profile_path.read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_sandbox_serve_needs_exactly_one_data_source() -> None:
+    code, out = run("sandbox", "serve")
+    assert code == 2 and "exactly one of --seed demo or --data DIR" in out

@@ -32,7 +32,14 @@ from reconciler.sandbox.messages import (
     preferences,
     text_response,
 )
-from reconciler.sandbox.odata_query import OrderItem, QueryOptions, is_after, parse_query, sort_rows
+from reconciler.sandbox.odata_query import (
+    OrderItem,
+    QueryOptions,
+    first_after,
+    parse_query,
+    sort_rows,
+)
+from reconciler.sandbox.query_cache import QueryCache
 from reconciler.sandbox.schema import DATAVERSE_TABLES, TableDef
 from reconciler.sandbox.service_errors import ServiceError, dataverse_error, dataverse_error_from
 from reconciler.sandbox.state import Transaction, UnknownEntitySet
@@ -56,7 +63,8 @@ class DataverseService:
         self._store = store
         self._max_page_size = max_page_size
         self._organization_id = organization_id
-        self._writer = DataverseWriter(store)
+        self._writer = DataverseWriter(store, atomic)
+        self._results: QueryCache[DataverseRecord] = QueryCache()
         context = BatchContext(
             BatchPolicy(failure_sets_outer_status=True, max_operations=1000),
             "/api/data/v9.2/",
@@ -192,21 +200,30 @@ class DataverseService:
         select = resolve_select(options.select, table, columns)
         annotations = Annotations(prefs.get("odata.include-annotations"))
         order = [*options.orderby, OrderItem(table.primary_id)]
-        records = _ordered(self._matching(table, options), order)
-        total = len(records)
-        page_number = 1
+        records = self._ordered(table, options, order)
+        start, page_number = 0, 1
         if options.skiptoken is not None:
             cursor = dataverse_paging.decode(options.skiptoken, order, table.primary_id)
-            records = [r for r in records if is_after(r.row, cursor.values, order)]
+            start = first_after(records, cursor.values, order, lambda record: record.row)
             page_number = cursor.page_number
         size, applied = self._page_size(prefs, options)
-        page = records[:size]
+        page = records[start : start + size]
         payload: dict[str, Any] = {"@odata.context": _context(request, table, options)}
-        payload.update(count_annotations(total, options.count, annotations))
+        payload.update(count_annotations(len(records), options.count, annotations))
         payload["value"] = [serialize(record, table, select, annotations) for record in page]
-        if applied is not None and len(records) > size and page:
+        if applied is not None and len(records) - start > size and page:
             payload["@odata.nextLink"] = self._next_link(request, order, table, page, page_number)
         return json_response(200, payload, _preference_headers(applied, prefs))
+
+    def _ordered(
+        self, table: TableDef, options: QueryOptions, order: list[OrderItem]
+    ) -> list[DataverseRecord]:
+        """Matching rows in page order, cached across the pages of one read."""
+        signature = (table.entity_set, options.filter_text, tuple(order))
+        generation = self._store.generation(table.entity_set)
+        return self._results.results(
+            signature, generation, lambda: _ordered(self._matching(table, options), order)
+        )
 
     def _page_size(self, prefs: dict[str, str], options: QueryOptions) -> tuple[int, int | None]:
         """(rows to return, page size that drives nextLink or None for a plain ``$top``).
@@ -283,6 +300,10 @@ def _record_id(table: TableDef, segment: Segment) -> str:
 
 
 def _ordered(records: list[DataverseRecord], order: list[OrderItem]) -> list[DataverseRecord]:
+    if len(order) == 1 and not order[0].descending:
+        # Only the primary id: canonical lower-case GUID text, which sorts as sort_key would.
+        name = order[0].name
+        return sorted(records, key=lambda record: str(record.row[name]))
     return sort_rows(records, order, lambda record: record.row)
 
 

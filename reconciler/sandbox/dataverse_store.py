@@ -4,6 +4,9 @@ Every write bumps the organisation-wide ``versionnumber`` (SQL rowversion, so th
 ``W/"<versionnumber>"``, A5) and ``modifiedon``. Rows hold every known column, null when
 empty, because that is what a GET without ``$select`` returns. Lookup values remember which
 entity set they point at, for ``lookuplogicalname`` annotations and polymorphic owners.
+Like FnoStore, each table has a generation number for query caches, and ``find`` keeps
+per-column indexes so that server-side logic can look rows up by a lookup value without
+scanning a million-row table.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def normalize_id(value: object) -> str:
         raise InvalidRecord(f"'{value}' is not a valid GUID.") from exc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DataverseRecord:
     row: Mapping[str, Any]
     targets: Mapping[str, str] = field(default_factory=dict)
@@ -73,6 +76,8 @@ class DataverseStore:
         self._clock = clock
         self.owner_id = owner_id
         self._tables: dict[str, dict[str, DataverseRecord]] = {}
+        self._generations: dict[str, int] = {}
+        self._indexes: dict[str, dict[str, dict[object, set[str]]]] = {}
         self._learned: dict[str, set[str]] = {}
         self._versions = itertools.count(1_000_001)
 
@@ -105,6 +110,26 @@ class DataverseStore:
         """Copies of all rows with ``@odata.etag``, in insertion order."""
         return [record.with_etag() for record in self.snapshot(entity_set)]
 
+    def generation(self, entity_set: str) -> int:
+        """Advances on every change to the table; equal numbers mean identical contents."""
+        with self._lock:
+            return self._generations.get(entity_set, 0)
+
+    def count(self, entity_set: str) -> int:
+        with self._lock:
+            return len(self._tables.get(entity_set, {}))
+
+    def find(self, entity_set: str, column: str, value: object) -> list[DataverseRecord]:
+        """Rows whose ``column`` equals ``value`` exactly, through an index built on first use
+        and kept current by every later write."""
+        self.table(entity_set)
+        with self._lock:
+            index = self._indexes.setdefault(entity_set, {}).get(column)
+            if index is None:
+                index = self._build_index(entity_set, column)
+            rows = self._tables.get(entity_set, {})
+            return [rows[key] for key in sorted(index.get(value, ()))]
+
     def record(self, entity_set: str, record_id: object) -> DataverseRecord | None:
         self.table(entity_set)
         with self._lock:
@@ -127,13 +152,43 @@ class DataverseStore:
         record_id = normalize_id(values.get(table.primary_id) or uuid.uuid4())
         self.learn_columns(entity_set, values)
         with self._lock:
-            rows = self._tables.setdefault(entity_set, {})
-            if record_id in rows:
+            if record_id in self._tables.get(entity_set, {}):
                 raise DuplicateKey(f"{table.logical_name} {record_id}")
             full = self._new_row(table, values, record_id)
-            rows[record_id] = DataverseRecord(full, self._targets(table, full, {}, targets))
-            self._journal.record(lambda: rows.pop(record_id, None))
+            self._put(
+                entity_set,
+                record_id,
+                DataverseRecord(full, self._targets(table, full, {}, targets)),
+            )
         return record_id
+
+    def bulk_insert(self, entity_set: str, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Insert many generated rows fast (seeds of a million rows). Each row must carry its
+        canonical lower-case primary id and only schema columns; owner, timestamps and
+        version are filled as ``insert`` does. Returns the number inserted."""
+        table = self.table(entity_set)
+        template = self._bulk_template(table)
+        shared: dict[tuple[str, ...], Mapping[str, str]] = {}
+        with self._lock:
+            current = self._tables.setdefault(entity_set, {})
+            added: list[str] = []
+            for row in rows:
+                if not template.keys() >= row.keys():
+                    unknown = ", ".join(sorted(set(row) - set(template)))
+                    raise InvalidRecord(f"unknown columns for {table.logical_name}: {unknown}")
+                full = {**template, **row}
+                record_id = full[table.primary_id]
+                if record_id in current:
+                    raise DuplicateKey(f"{table.logical_name} {record_id}")
+                full["versionnumber"] = next(self._versions)
+                current[record_id] = DataverseRecord(
+                    full, self._shared_targets(table, row, full, shared)
+                )
+                added.append(record_id)
+            self._bump(entity_set)
+            self._indexes.pop(entity_set, None)
+            self._journal.record(lambda: self._drop_all(entity_set, added))
+        return len(added)
 
     def update(
         self,
@@ -147,21 +202,20 @@ class DataverseStore:
         values = {k: v for k, v in changes.items() if "@" not in k and k != table.primary_id}
         self.learn_columns(entity_set, values)
         with self._lock:
-            rows, key, current = self._locate(table, record_id)
+            key, current = self._locate(table, record_id)
             merged = {**current.row, **values}
             merged["versionnumber"] = next(self._versions)
             merged["modifiedon"] = values.get("modifiedon") or format_timestamp(self._clock())
             new_targets = self._targets(table, merged, current.targets, targets)
-            rows[key] = DataverseRecord(merged, new_targets)
-            self._journal.record(lambda: rows.__setitem__(key, current))
-            return rows[key].with_etag()
+            record = DataverseRecord(merged, new_targets)
+            self._put(entity_set, key, record)
+            return record.with_etag()
 
     def delete(self, entity_set: str, record_id: object) -> None:
         table = self.table(entity_set)
         with self._lock:
-            rows, key, current = self._locate(table, record_id)
-            del rows[key]
-            self._journal.record(lambda: rows.__setitem__(key, current))
+            key, _ = self._locate(table, record_id)
+            self._put(entity_set, key, None)
 
     def root_business_unit_id(self) -> str | None:
         """The business unit without a parent (every org has exactly one)."""
@@ -171,15 +225,52 @@ class DataverseStore:
         return None
 
     # --- helpers ----------------------------------------------------------------------
-    def _locate(
-        self, table: TableDef, record_id: object
-    ) -> tuple[dict[str, DataverseRecord], str, DataverseRecord]:
-        rows = self._tables.setdefault(table.entity_set, {})
+    def _locate(self, table: TableDef, record_id: object) -> tuple[str, DataverseRecord]:
         key = normalize_id(record_id)
-        current = rows.get(key)
+        current = self._tables.get(table.entity_set, {}).get(key)
         if current is None:
             raise RecordNotFound(f"{table.logical_name} With Id = {key} Does Not Exist")
-        return rows, key, current
+        return key, current
+
+    def _put(self, entity_set: str, key: str, record: DataverseRecord | None) -> None:
+        """Set or remove (None) a record and journal the inverse change."""
+        previous = self._set(entity_set, key, record)
+        self._journal.record(lambda: self._set(entity_set, key, previous))
+
+    def _set(
+        self, entity_set: str, key: str, record: DataverseRecord | None
+    ) -> DataverseRecord | None:
+        """The one place a record changes (undo included): keeps indexes and the generation."""
+        rows = self._tables.setdefault(entity_set, {})
+        previous = rows.get(key)
+        if record is None:
+            rows.pop(key, None)
+        else:
+            rows[key] = record
+        for column, index in self._indexes.get(entity_set, {}).items():
+            if previous is not None:
+                index.get(previous.row.get(column), set()).discard(key)
+            if record is not None:
+                index.setdefault(record.row.get(column), set()).add(key)
+        self._bump(entity_set)
+        return previous
+
+    def _drop_all(self, entity_set: str, keys: list[str]) -> None:
+        rows = self._tables.get(entity_set, {})
+        for key in keys:
+            rows.pop(key, None)
+        self._indexes.pop(entity_set, None)
+        self._bump(entity_set)
+
+    def _bump(self, entity_set: str) -> None:
+        self._generations[entity_set] = self._generations.get(entity_set, 0) + 1
+
+    def _build_index(self, entity_set: str, column: str) -> dict[object, set[str]]:
+        index: dict[object, set[str]] = {}
+        for key, record in self._tables.get(entity_set, {}).items():
+            index.setdefault(record.row.get(column), set()).add(key)
+        self._indexes.setdefault(entity_set, {})[column] = index
+        return index
 
     def _new_row(
         self, table: TableDef, values: Mapping[str, Any], record_id: str
@@ -200,6 +291,34 @@ class DataverseStore:
                 row.get("_owningbusinessunit_value") or self.root_business_unit_id()
             )
         return row
+
+    def _bulk_template(self, table: TableDef) -> dict[str, Any]:
+        """What ``_new_row`` would add to an empty row, computed once for a bulk insert."""
+        template: dict[str, Any] = dict.fromkeys(self.known_columns(table.entity_set))
+        for name, default in _SYSTEM_DEFAULTS.items():
+            if name in table.columns:
+                template[name] = default
+        if table.user_owned:
+            template["_ownerid_value"] = self.owner_id
+            template["_owningbusinessunit_value"] = self.root_business_unit_id()
+        template["createdon"] = template["modifiedon"] = format_timestamp(self._clock())
+        return template
+
+    def _shared_targets(
+        self,
+        table: TableDef,
+        given: Mapping[str, Any],
+        full: Mapping[str, Any],
+        shared: dict[tuple[str, ...], Mapping[str, str]],
+    ) -> Mapping[str, str]:
+        """One targets mapping per set of given column names, so bulk rows share it. It may
+        name a lookup that is null in some row; readers only consult non-null lookups."""
+        names = tuple(given)
+        targets = shared.get(names)
+        if targets is None:
+            lookups = [n for n in table.lookup_properties if n in given or full.get(n) is not None]
+            targets = shared[names] = self._targets(table, dict.fromkeys(lookups, ""), {}, None)
+        return targets
 
     @staticmethod
     def _targets(

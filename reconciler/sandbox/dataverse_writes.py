@@ -3,11 +3,13 @@ headers, delete, single-property writes, and ``<nav>@odata.bind`` resolution."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from reconciler.sandbox.dataverse_plugins import CreatePipeline
 from reconciler.sandbox.dataverse_query import Annotations, resolve_select, serialize
 from reconciler.sandbox.dataverse_store import DataverseStore, normalize_id
 from reconciler.sandbox.keys import KeySyntaxError, decode_path, parse_segment
@@ -21,7 +23,7 @@ from reconciler.sandbox.messages import (
 from reconciler.sandbox.odata_query import parse_query
 from reconciler.sandbox.schema import DATAVERSE_TABLES, TableDef
 from reconciler.sandbox.service_errors import ServiceError
-from reconciler.sandbox.state import DuplicateKey, InvalidRecord
+from reconciler.sandbox.state import DuplicateKey, InvalidRecord, Transaction
 
 PAYLOAD_ERROR = "0x80048d19"
 NOT_FOUND = "0x80040217"
@@ -54,8 +56,15 @@ def _payload_error(table: TableDef, detail: str) -> ServiceError:
 
 
 class DataverseWriter:
-    def __init__(self, store: DataverseStore) -> None:
+    """Writes for one organisation; ``atomic`` makes a create and its server-side logic one
+    unit (nested inside a change set's unit when the create is part of one)."""
+
+    def __init__(
+        self, store: DataverseStore, atomic: Callable[[], AbstractContextManager[Transaction]]
+    ) -> None:
         self._store = store
+        self._atomic = atomic
+        self._pipeline = CreatePipeline(store)
 
     # --- body -------------------------------------------------------------------------
     def parse_body(self, request: ApiRequest, table: TableDef) -> WriteBody:
@@ -164,12 +173,15 @@ class DataverseWriter:
         values = dict(body.values)
         if record_id is not None:
             values[table.primary_id] = record_id
-        try:
-            new_id = self._store.insert(table.entity_set, values, body.targets)
-        except DuplicateKey:
-            raise self.duplicate() from None
-        except InvalidRecord as exc:
-            raise _payload_error(table, str(exc)) from None
+        with self._atomic():
+            self._pipeline.check(table.entity_set, values)
+            try:
+                new_id = self._store.insert(table.entity_set, values, body.targets)
+            except DuplicateKey:
+                raise self.duplicate() from None
+            except InvalidRecord as exc:
+                raise _payload_error(table, str(exc)) from None
+            self._pipeline.after(table.entity_set, new_id)
         return self._answer(request, table, new_id, created=True)
 
     def update(self, request: ApiRequest, table: TableDef, record_id: str) -> ApiResponse:

@@ -14,11 +14,12 @@ from reconciler.sandbox.fno_query import (
     next_link,
     ordered,
     page_of,
+    query_signature,
     scoped,
     select_row,
     validate_options,
 )
-from reconciler.sandbox.fno_store import FnoStore
+from reconciler.sandbox.fno_store import FnoRecord, FnoStore
 from reconciler.sandbox.keys import KeySyntaxError, Segment, parse_segment, split_path
 from reconciler.sandbox.messages import (
     ApiRequest,
@@ -29,6 +30,7 @@ from reconciler.sandbox.messages import (
 )
 from reconciler.sandbox.odata_filter import EnumValue, LiteralValue
 from reconciler.sandbox.odata_query import QueryOptions, parse_query
+from reconciler.sandbox.query_cache import QueryCache
 from reconciler.sandbox.schema import FNO_ENTITIES, EntityDef
 from reconciler.sandbox.service_errors import (
     FNO_WRITE_EXCEPTION,
@@ -81,6 +83,7 @@ class FnoService:
     ) -> None:
         self._store = store
         self._page_size = page_size
+        self._results: QueryCache[FnoRecord] = QueryCache()
         context = BatchContext(
             BatchPolicy(failure_sets_outer_status=False, max_operations=None),
             "/data/",
@@ -164,9 +167,7 @@ class FnoService:
 
     def _query(self, request: ApiRequest, entity: EntityDef) -> ApiResponse:
         options = self._options(request, entity, _COLLECTION_OPTIONS)
-        records = self._store.snapshot(entity.entity_set)
-        visible = scoped(entity, records, options, self._store.default_company)
-        page = page_of(ordered(entity, visible, options), options, self._page_size())
+        page = page_of(self._ordered(entity, options), options, self._page_size())
         payload: dict[str, Any] = {"@odata.context": self._context(request, entity, options)}
         if options.count:
             payload["@odata.count"] = page.total
@@ -175,6 +176,18 @@ class FnoService:
         if link is not None:
             payload["@odata.nextLink"] = link
         return json_response(200, payload)
+
+    def _ordered(self, entity: EntityDef, options: QueryOptions) -> list[FnoRecord]:
+        """Visible records in page order, cached across the pages of one read."""
+        company = self._store.default_company
+
+        def compute() -> list[FnoRecord]:
+            records = self._store.snapshot(entity.entity_set)
+            return ordered(entity, scoped(entity, records, options, company), options)
+
+        signature = query_signature(entity, options, company)
+        generation = self._store.generation(entity.entity_set)
+        return self._results.results(signature, generation, compute)
 
     def _count(self, request: ApiRequest, entity: EntityDef) -> ApiResponse:
         options = self._options(request, entity, {"$filter"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 from urllib.parse import quote
 
@@ -128,12 +129,20 @@ def scoped(
     """Records visible to the query: the default company unless ``cross-company=true`` (B1),
     then ``$filter``."""
     if entity.company_specific and not cross_company(options):
-        wanted = collate(company)
-        records = [r for r in records if collate(r.row.get("dataAreaId")) == wanted]
+        wanted, at = collate(company), entity.keys.index("dataAreaId")
+        records = [r for r in records if r.key[at] == wanted]
     if options.filter is not None:
         evaluator = FnoFilter(options.filter, entity)
         records = [record for record in records if evaluator.matches(record.row)]
     return records
+
+
+def query_signature(
+    entity: EntityDef, options: QueryOptions, company: str
+) -> tuple[str, str, str, tuple[OrderItem, ...]]:
+    """What decides a query's ordered result: set, company scope, filter and order."""
+    scope = "*" if cross_company(options) or not entity.company_specific else str(collate(company))
+    return (entity.entity_set, scope, options.filter_text, options.orderby)
 
 
 def validate_options(entity: EntityDef, options: QueryOptions) -> None:
@@ -145,9 +154,18 @@ def validate_options(entity: EntityDef, options: QueryOptions) -> None:
 
 
 def ordered(entity: EntityDef, records: list[FnoRecord], options: QueryOptions) -> list[FnoRecord]:
-    """``$orderby`` then the key fields, so offset pages are stable (B3)."""
-    order = [*options.orderby, *(OrderItem(key) for key in entity.keys)]
-    return sort_rows(records, order, lambda record: record.row)
+    """``$orderby`` then the key fields, so offset pages are stable (B3). Records first sort
+    by their stored collated key (one tuple sort, the same order as sorting each key field
+    with ``sort_key``), then stably by ``$orderby``."""
+    try:
+        result = sorted(records, key=attrgetter("key"))
+    except TypeError:  # one key field holding values of several types
+        result = sort_rows(records, [OrderItem(key) for key in entity.keys], _row)
+    return sort_rows(result, options.orderby, _row) if options.orderby else result
+
+
+def _row(record: FnoRecord) -> Mapping[str, Any]:
+    return record.row
 
 
 def page_of(records: list[FnoRecord], options: QueryOptions, page_size: int) -> Page:

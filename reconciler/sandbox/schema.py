@@ -153,6 +153,20 @@ _INTEGRATION_COLUMNS: Final[dict[str, dict[str, str]]] = {
 # a record is placed in a company's business unit (rules/warehouses.toml company_bind).
 _EXTRA_BINDINGS: Final = (Binding("owningbusinessunit", "owningbusinessunit", ("businessunits",)),)
 
+# Lookups the reference misses entirely (column and navigation): the integration solution's
+# inventory unit on products (fs-scm-templates.md section 1, phase 2) and external project on
+# work orders (section 8), and the unit group of a unit, which every uom has in Dataverse but
+# XrmDefinitelyTyped listed without its binding.
+_INTEGRATION_LOOKUPS: Final[dict[str, tuple[Binding, ...]]] = {
+    "products": (Binding("msdynce_inventoryunit", "msdynce_inventoryunit", ("uoms",)),),
+    "uoms": (Binding("uomscheduleid", "uomscheduleid", ("uomschedules",)),),
+    "msdyn_workorders": (
+        Binding(
+            "msdynce_externalproject", "msdynce_externalproject", ("msdynce_externalprojects",)
+        ),
+    ),
+}
+
 
 def _business_units() -> TableDef:
     """The businessunits table (not in the FS reference): the org's company structure."""
@@ -177,6 +191,34 @@ def _business_units() -> TableDef:
     )
 
 
+def _external_projects() -> TableDef:
+    """The integration solution's "External Project" table (fs-scm-templates.md section 8).
+    Only its entity set name is documented; the column names are this project's choice:
+    ``msdynce_projectid`` holds the SCM ProjectID, one row per company (business unit)."""
+    columns = {
+        "msdynce_externalprojectid": "guid",
+        "msdynce_projectid": "string",
+        "msdynce_name": "string",
+        "msdynce_customeraccount": "string",
+        "statecode": "choice",
+        "statuscode": "choice",
+        "createdon": "datetime",
+        "modifiedon": "datetime",
+        "versionnumber": "number",
+        "_ownerid_value": "guid",
+        "_owningbusinessunit_value": "guid",
+    }
+    owner = Binding("ownerid", "ownerid", ("systemusers", "teams"))
+    bindings = {binding.navigation: binding for binding in (owner, *_EXTRA_BINDINGS)}
+    return TableDef(
+        "msdynce_externalprojects",
+        "msdynce_externalproject",
+        "msdynce_externalprojectid",
+        MappingProxyType(columns),
+        MappingProxyType(bindings),
+    )
+
+
 def _column_type(code: str) -> str:
     return "choice" if code.startswith("choice:") else code
 
@@ -192,6 +234,9 @@ def _table(entity_set: str) -> TableDef:
     bindings = {
         nav: Binding(nav, lookup, targets) for nav, (lookup, targets) in raw_bindings.items()
     }
+    for added in _INTEGRATION_LOOKUPS.get(entity_set, ()):
+        columns[added.value_property] = "guid"
+        bindings.setdefault(added.navigation, added)
     for extra in _EXTRA_BINDINGS:
         if extra.value_property in columns:
             bindings.setdefault(extra.navigation, extra)
@@ -213,6 +258,7 @@ def _table(entity_set: str) -> TableDef:
 def _load_dataverse() -> dict[str, TableDef]:
     tables = {name: _table(name) for name in dataverse_schema_data.TABLES}
     tables["businessunits"] = _business_units()
+    tables["msdynce_externalprojects"] = _external_projects()
     return tables
 
 

@@ -63,6 +63,12 @@ class Transaction:
         while self._undo:
             self._undo.pop()()
 
+    def absorb(self, inner: Transaction) -> None:
+        """Keep a committed inner unit's undo actions, so that rolling this unit back also
+        undoes the inner one (a create that runs server-side logic inside a change set)."""
+        self._undo.extend(inner._undo)
+        inner._undo = []
+
 
 class Journal:
     """Where stores report how to undo a write. Outside a transaction nothing is kept."""
@@ -78,7 +84,8 @@ class Journal:
     @contextmanager
     def atomic(self) -> Iterator[Transaction]:
         """Hold the world lock for the whole unit; roll back if the body raises. Callers that
-        detect a failed operation without an exception call ``rollback`` themselves."""
+        detect a failed operation without an exception call ``rollback`` themselves. Units
+        nest like savepoints: a committed inner unit stays undoable by the outer one."""
         with self.lock:
             outer = self._active
             transaction = Transaction()
@@ -90,3 +97,5 @@ class Journal:
                 raise
             finally:
                 self._active = outer
+            if outer is not None:
+                outer.absorb(transaction)

@@ -63,10 +63,22 @@ class Sandbox:
         seed: int = 7,
         warehouses_per_company: int | None = None,
         config: SandboxConfig | None = None,
+        onhand_rows: int | None = None,
+        products: int | None = None,
     ) -> Sandbox:
-        """A world generated deterministically from ``seed`` with every drift kind planted."""
+        """A world generated deterministically from ``seed`` with every drift kind planted.
+
+        ``"demo"`` takes ``warehouses_per_company``; ``"bulk"`` (benchmarks) takes
+        ``onhand_rows`` and ``products``. See seed.py for what each contains."""
         sandbox = cls(config)
-        populate_seed(sandbox, name, seed=seed, warehouses_per_company=warehouses_per_company)
+        populate_seed(
+            sandbox,
+            name,
+            seed=seed,
+            warehouses_per_company=warehouses_per_company,
+            onhand_rows=onhand_rows,
+            products=products,
+        )
         return sandbox
 
     @classmethod

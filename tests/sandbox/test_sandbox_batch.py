@@ -4,68 +4,23 @@ stop-on-error and continue-on-error."""
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
 
 import httpx
 
 from reconciler.sandbox import Sandbox
+from tests.sandbox.batch_body import batch as _batch
+from tests.sandbox.batch_body import changeset as _changeset
+from tests.sandbox.batch_body import operation as _operation
+from tests.sandbox.batch_body import parts as _parts
 
 ADJUSTMENTS = "msdyn_inventoryadjustments"
 LINES = "msdyn_inventoryadjustmentproducts"
 
 
-def _operation(method: str, url: str, body: object = None, content_id: str | None = None) -> str:
-    head = ["Content-Type: application/http", "Content-Transfer-Encoding: binary"]
-    if content_id is not None:
-        head.append(f"Content-ID: {content_id}")
-    request = [f"{method} {url} HTTP/1.1"]
-    if body is not None:
-        request.append("Content-Type: application/json; type=entry")
-    text = "\r\n".join(head) + "\r\n\r\n" + "\r\n".join(request) + "\r\n\r\n"
-    return text + (json.dumps(body) if body is not None else "")
-
-
-def _changeset(name: str, operations: list[str]) -> str:
-    parts = "".join(f"--{name}\r\n{operation}\r\n" for operation in operations)
-    return f"Content-Type: multipart/mixed; boundary={name}\r\n\r\n{parts}--{name}--"
-
-
-def _batch(items: list[str]) -> tuple[dict[str, str], str]:
-    body = "".join(f"--batch_x\r\n{item}\r\n" for item in items) + "--batch_x--\r\n"
-    return {"Content-Type": 'multipart/mixed; boundary="batch_x"'}, body
-
-
-@dataclass
-class Part:
-    status: int
-    headers: dict[str, str]
-    body: str
-    content_id: str | None
-
-
-def _parts(response: httpx.Response) -> list[Part]:
-    """Flat list of answered operations (nested change sets expanded), parsed naively."""
-    found = []
-    for chunk in re.split(r"--(?:batch|changeset)response_[0-9a-f-]+(?:--)?", response.text):
-        match = re.search(r"HTTP/1\.1 (\d{3})[^\r\n]*\r\n(.*?)\r\n\r\n(.*)", chunk, re.S)
-        if match is None:
-            continue
-        headers = dict(line.split(": ", 1) for line in match.group(2).split("\r\n"))
-        content_id = re.search(r"Content-ID: (\S+)", chunk.split("HTTP/1.1")[0])
-        found.append(
-            Part(
-                int(match.group(1)),
-                headers,
-                match.group(3).strip(),
-                content_id.group(1) if content_id else None,
-            )
-        )
-    return found
-
-
 def test_changeset_with_content_id_references(dataverse: httpx.Client, sandbox: Sandbox) -> None:
     warehouse = sandbox.seed_manifest["in_sync"][0]["fs_id"]
+    product = sandbox.seed_manifest["products.in_sync"][0]["fs_id"]
+    unit = sandbox.seed_manifest["units.in_fs"][0]["fs_id"]
     root = "/dataverse/api/data/v9.2/"
     operations = [
         _operation(
@@ -80,7 +35,12 @@ def test_changeset_with_content_id_references(dataverse: httpx.Client, sandbox: 
         _operation(
             "POST",
             f"{root}{LINES}",
-            {"msdyn_quantity": 3, "msdyn_inventoryadjustment@odata.bind": "$1"},
+            {
+                "msdyn_quantity": 3,
+                "msdyn_inventoryadjustment@odata.bind": "$1",
+                "msdyn_product@odata.bind": f"/products({product})",
+                "msdyn_unit@odata.bind": f"/uoms({unit})",
+            },
             "2",
         ),
         _operation("PATCH", "$1", {"msdyn_description": "count fix (checked)"}, "3"),

@@ -72,7 +72,7 @@ def test_default_size_per_company() -> None:
 def test_every_drift_kind_is_planted_and_true() -> None:
     sandbox = Sandbox.from_seed()
     manifest = sandbox.seed_manifest
-    assert set(manifest) == DRIFT_KINDS
+    assert {kind for kind in manifest if "." not in kind} == DRIFT_KINDS
     for entry in manifest["in_sync"]:
         scm = _scm_row(sandbox, entry["company"], entry["warehouse_id"])
         (fs,) = _fs_rows(sandbox, entry["company"], entry["warehouse_id"])

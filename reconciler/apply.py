@@ -13,10 +13,11 @@ action runs in plan order:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reconciler.adjustments import post_fs_inventory_adjustments
 from reconciler.config import Profile, profile_identity
 from reconciler.connectors.base import Connector, Link, Row
 from reconciler.errors import PreconditionFailedError, ServiceError, StalePlanError
@@ -90,14 +91,56 @@ def apply_plan(
     result = ApplyResult()
     before = sum(connector.request_count for connector in connectors.values())
     finished: dict[str, Outcome] = {}
-    for action in plan.actions:
-        outcome = _run_one(action, rules.get(action.rule), connectors[action.system], finished)
-        finished[action.id] = outcome
-        result.outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(action, outcome)
+    label = f"reconciler {plan.snapshot.get('id', '')[7:19]} {plan.created_at}"
+    for group in _groups(plan.actions):
+        first = group[0]
+        rule = rules.get(first.rule)
+        connector = connectors[first.system]
+        if first.kind == "adjust":
+            outcomes = _adjust(group, rule, connector, finished, label)
+        else:
+            outcomes = [_run_one(first, rule, connector, finished)]
+        for outcome in outcomes:
+            finished[outcome.action_id] = outcome
+            result.outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(next(a for a in group if a.id == outcome.action_id), outcome)
     result.requests = sum(connector.request_count for connector in connectors.values()) - before
     return result
+
+
+def _groups(actions: Sequence[Action]) -> list[list[Action]]:
+    """Single actions, except consecutive adjustments of one rule, which post together."""
+    groups: list[list[Action]] = []
+    for action in actions:
+        previous = groups[-1][0] if groups else None
+        if (
+            action.kind == "adjust"
+            and previous is not None
+            and previous.kind == "adjust"
+            and previous.rule == action.rule
+        ):
+            groups[-1].append(action)
+        else:
+            groups.append([action])
+    return groups
+
+
+def _adjust(
+    group: list[Action],
+    rule: Rule,
+    connector: Connector,
+    finished: Mapping[str, Outcome],
+    label: str,
+) -> list[Outcome]:
+    def resolve(action: Action) -> list[Link] | str:
+        return _resolve_links(action, finished)
+
+    posted = post_fs_inventory_adjustments(group, rule, connector, resolve, label)
+    return [
+        Outcome(o.action_id, o.status, o.detail, o.record_id, o.conflicts or {})  # type: ignore[arg-type]
+        for o in posted
+    ]
 
 
 def _run_one(
@@ -105,16 +148,14 @@ def _run_one(
 ) -> Outcome:
     if action.kind == "report":
         return Outcome(action.id, "reported", action.message or "")
-    blocked = [dep for dep in action.depends_on if finished.get(dep, _MISSING).status not in _DONE]
-    if blocked:
-        return Outcome(
-            action.id, "skipped", f"depends on {', '.join(blocked)}, which did not apply"
-        )
+    links = _resolve_links(action, finished)
+    if isinstance(links, str):
+        return Outcome(action.id, "skipped", links)
     try:
         if action.kind == "create":
-            return _create(action, rule, connector)
+            return _create(action, rule, connector, links)
         if action.kind == "update":
-            return _update(action, rule, connector)
+            return _update(action, rule, connector, links)
     except ServiceError as exc:
         return Outcome(action.id, "failed", str(exc))
     return Outcome(
@@ -122,15 +163,37 @@ def _run_one(
     )
 
 
-def _create(action: Action, rule: Rule, connector: Connector) -> Outcome:
+def _resolve_links(action: Action, finished: Mapping[str, Outcome]) -> list[Link] | str:
+    """Links as written: known ids, or ids of records this run created. A string says why not."""
+    blocked = [dep for dep in action.depends_on if finished.get(dep, _MISSING).status not in _DONE]
+    if blocked:
+        return f"depends on {', '.join(blocked)}, which did not apply"
+    links = []
+    for navigation, link in sorted(action.links.items()):
+        record_id = link.get("id")
+        if record_id is None and "action" in link:
+            record_id = finished.get(link["action"], _MISSING).record_id
+        if not record_id:
+            return f"the record for {navigation} is not known (depends on {link.get('action')})"
+        links.append(Link(navigation, link["entity_set"], str(record_id)))
+    return links
+
+
+def _values(action: Action) -> dict[str, Any]:
+    """Planned values to write: lookup columns (``a.b``) and linked fields go as binds."""
+    linked = {link.get("field") for link in action.links.values()}
+    return {
+        name: change["to"]
+        for name, change in action.changes.items()
+        if "." not in name and name not in linked
+    }
+
+
+def _create(action: Action, rule: Rule, connector: Connector, links: list[Link]) -> Outcome:
     existing = connector.find(action.entity, _match(action, rule), _columns(action, rule))
     if existing:
         return _already_there(action, rule, existing)
-    values = {name: change["to"] for name, change in action.changes.items()}
-    links = [
-        Link(nav, link["entity_set"], link["id"]) for nav, link in sorted(action.links.items())
-    ]
-    created = connector.create(action.entity, values, links)
+    created = connector.create(action.entity, _values(action), links)
     return Outcome(action.id, "applied", "created", record_id=created.record_id)
 
 
@@ -155,14 +218,13 @@ def _already_there(action: Action, rule: Rule, existing: list[Row]) -> Outcome:
     )
 
 
-def _update(action: Action, rule: Rule, connector: Connector) -> Outcome:
+def _update(action: Action, rule: Rule, connector: Connector, links: list[Link]) -> Outcome:
     record_id = action.target_id or ""
-    values = {name: change["to"] for name, change in action.changes.items()}
     try:
-        connector.update(action.entity, record_id, values, etag=action.etag)
+        connector.update(action.entity, record_id, _values(action), etag=action.etag, links=links)
         return Outcome(action.id, "applied", "updated", record_id=record_id)
     except PreconditionFailedError:
-        current = connector.fetch(action.entity, record_id, list(action.changes))
+        current = connector.fetch(action.entity, record_id, _plain(action.changes))
     except ServiceError as exc:
         if exc.status != 404:
             raise
@@ -197,7 +259,12 @@ def _match(action: Action, rule: Rule) -> dict[str, Any]:
 
 
 def _columns(action: Action, rule: Rule) -> list[str]:
-    return ([rule.target.id] if rule.target.id else []) + list(action.changes)
+    return ([rule.target.id] if rule.target.id else []) + _plain(action.changes)
+
+
+def _plain(changes: Mapping[str, Any]) -> list[str]:
+    """Changed fields that are columns of the record (not ``lookup.column`` paths)."""
+    return [name for name in changes if "." not in name]
 
 
 def _differences(action: Action, rule: Rule, row: Row) -> dict[str, dict[str, Any]]:
@@ -206,6 +273,8 @@ def _differences(action: Action, rule: Rule, row: Row) -> dict[str, dict[str, An
     keys = {key.target for key in rule.keys}
     found = {}
     for name, change in action.changes.items():
+        if "." in name:
+            continue  # a lookup's column: re-checked through the link, not the row
         now = row.get(name)
         if not _same(change["to"], now, compare.get(name), is_key=name in keys):
             found[name] = {"before": change["from"], "planned": change["to"], "now": now}

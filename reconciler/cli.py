@@ -91,7 +91,7 @@ def snapshot(profile_path: Path, rules_dir: Path | None, only: tuple[str, ...]) 
     out = console()
     for table in info.tables:
         out.print(
-            f"{table.system:9} {table.entity:30} {table.rows:>10,} rows  "
+            f"{table.system:9} {table.label:30} {table.rows:>10,} rows  "
             f"{table.requests:>6} requests"
         )
     out.print(f"Snapshot {info.path}")

@@ -22,6 +22,7 @@ from reconciler.errors import ConfigError
 
 __all__ = [
     "SANDBOX_SECRET_ENV",
+    "EngineSettings",
     "HttpSettings",
     "Profile",
     "load_profile",
@@ -71,6 +72,24 @@ class HttpSettings(_Strict):
     dataverse_page_size: int = Field(default=5000, ge=1, le=5000)
 
 
+DuckConfig = dict[str, str | bool | int | float | list[str]]
+
+
+class EngineSettings(_Strict):
+    """DuckDB limits for snapshot and plan work; beyond ``memory_limit`` DuckDB spills to disk."""
+
+    memory_limit: str = Field(
+        default="3GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+    )
+    threads: int | None = Field(default=None, ge=1, le=256)
+
+    def duckdb_config(self) -> DuckConfig:
+        config: DuckConfig = {"memory_limit": self.memory_limit}
+        if self.threads:
+            config["threads"] = self.threads
+        return config
+
+
 class _ProfileFile(_Strict):
     name: str = "default"
     fno: ServiceSection
@@ -79,6 +98,7 @@ class _ProfileFile(_Strict):
     companies: dict[str, str] = Field(default_factory=dict)
     paths: PathsSection = PathsSection()
     http: HttpSettings = HttpSettings()
+    engine: EngineSettings = EngineSettings()
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,7 @@ class Profile:
     rules_dir: Path
     snapshots_dir: Path
     http: HttpSettings = field(default_factory=HttpSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
     def company_for_business_unit(self) -> dict[str, str]:
         """FS company value (lower case) -> SCM legal entity, for mapping FS rows back."""
@@ -148,6 +169,7 @@ def load_profile(path: Path) -> Profile:
         rules_dir=base / parsed.paths.rules,
         snapshots_dir=base / parsed.paths.snapshots,
         http=parsed.http,
+        engine=parsed.engine,
     )
 
 

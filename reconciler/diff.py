@@ -1,44 +1,70 @@
-"""Diff: set-based SQL per rule over a snapshot, producing actions and findings.
+"""Diff: set-based SQL per rule over the prepared tables of a snapshot.
 
-Each rule becomes a handful of DuckDB queries: key-quality findings (blank keys,
-duplicates after normalisation, legal entities the profile does not map) and one full
-outer join on the pre-normalised ``_company``/``_nk_*`` columns that returns only the rows
-that differ. Python touches only those drift rows, to shape them into actions.
+For each rule: key-quality findings (blank keys, duplicates after normalisation, legal
+entities the profile does not map, one key in several companies with conflicting values),
+row findings (checks, unmapped values, precision loss), then one full outer join on plain
+columns that returns only rows that differ. Python touches only those drift rows, to shape
+them into actions; links that no record satisfies are left ``pending`` for the planner,
+which matches them to creates planned by other rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import duckdb
 
-from reconciler.plan import Action, action_id
+from reconciler.plan import Action, Kind, action_id
 from reconciler.rules import FieldMap, Rule
-from reconciler.snapshot import ETAG, table_name
 from reconciler.sql import ident, literal
+from reconciler.tables import prepared_table
 
 __all__ = ["diff_rule"]
 
 
 @dataclass(frozen=True)
 class _Sides:
-    """The SQL names one rule's queries share."""
+    """What one rule's queries share."""
 
     rule: Rule
-    source_table: str
-    target_table: str
     join_on_company: bool
     mapped: tuple[str, ...]
 
     @property
-    def company_scope(self) -> str:
-        if not self.rule.source.company:
-            return "true"
-        if not self.mapped:
-            return "false"
-        return f"_company IN ({', '.join(literal(c) for c in self.mapped)})"
+    def source(self) -> str:
+        return ident(prepared_table(self.rule.name, "source"))
+
+    @property
+    def target(self) -> str:
+        return ident(prepared_table(self.rule.name, "target"))
+
+    @property
+    def keys(self) -> list[str]:
+        return [f"k{i}" for i in range(len(self.rule.keys))]
+
+    def scope(self, side: str, *, links: bool = True) -> str:
+        """Rows in scope: of a mapped company, and (source) not excluded by a link."""
+        company_rule = self.rule.source.company if side == "source" else self.rule.target.company
+        if not company_rule:
+            condition = "true"
+        elif not self.mapped:
+            condition = "false"
+        else:
+            condition = f"_company IN ({', '.join(literal(c) for c in self.mapped)})"
+        if side == "source" and links:
+            for index in range(len(self.rule.links)):
+                condition += f" AND NOT coalesce(x{index}, false)"
+            for index, lookup in enumerate(self.rule.source.lookups):
+                if lookup.required:
+                    condition += f" AND q{index}"
+        return condition
+
+    def usable(self, side: str) -> str:
+        """In scope, with a non-blank key that is unique within its company."""
+        return f"{self.scope(side)} AND NOT _blank AND NOT _dup"
 
 
 def diff_rule(
@@ -47,31 +73,37 @@ def diff_rule(
     """All actions and findings of one rule; ``companies`` maps legal entity -> FS company."""
     sides = _Sides(
         rule=rule,
-        source_table=table_name(rule.source.system, rule.source.entity),
-        target_table=table_name(rule.target.system, rule.target.entity),
         join_on_company=bool(rule.source.company and rule.target.company),
         mapped=tuple(sorted(c for c, value in companies.items() if value)),
     )
     actions = _unmapped_companies(con, sides, companies)
     actions += _key_findings(con, sides, "source")
     actions += _key_findings(con, sides, "target")
-    actions += _drift(con, sides, companies)
+    if not sides.join_on_company and rule.source.company:
+        actions += _cross_company_conflicts(con, sides)
+    actions += _row_findings(con, sides)
+    actions += _unknown_lookups(con, sides)
+    if rule.actions.mode == "reference":
+        actions += _broken_references(con, sides)
+    else:
+        actions += _drift(con, sides, companies)
     return actions
 
 
-# ---------------------------------------------------------------- key-quality findings
+# ---------------------------------------------------------------- findings
 
 
 def _unmapped_companies(
     con: duckdb.DuckDBPyConnection, sides: _Sides, companies: Mapping[str, str]
 ) -> list[Action]:
-    if not sides.rule.source.company:
-        return []
-    rows = con.execute(
-        f"SELECT _company, count(*) FROM {ident(sides.source_table)} "
-        f"WHERE NOT ({sides.company_scope}) GROUP BY _company ORDER BY _company"
-    ).fetchall()
     rule = sides.rule
+    if not rule.source.company:
+        return []
+    scope = sides.scope("source", links=False)
+    rows = con.execute(
+        f"SELECT _company, count(*) FROM {sides.source} WHERE NOT ({scope}) "
+        "GROUP BY _company ORDER BY _company"
+    ).fetchall()
     return [
         _finding(
             rule,
@@ -80,7 +112,7 @@ def _unmapped_companies(
             (),
             {"company": company},
             f"{count} {rule.source.entity} row(s) of legal entity {company!r} are not compared: "
-            f'add it to the profile\'s [companies] (or map it to "" to skip it silently)',
+            'add it to the profile\'s [companies] (or map it to "" to skip it silently)',
         )
         for company, count in rows
         if (company or "") not in companies
@@ -89,66 +121,204 @@ def _unmapped_companies(
 
 def _key_findings(con: duckdb.DuckDBPyConnection, sides: _Sides, side: str) -> list[Action]:
     rule = sides.rule
-    table, names = _side_table_and_keys(sides, side)
-    nk = [ident("_nk_" + name) for name in names]
-    scope = _side_scope(sides, side)
-    blank = " OR ".join(f"coalesce({col}, '') = ''" for col in nk)
-    findings = []
-    for company, count in con.execute(
-        f"SELECT _company, count(*) FROM {ident(table)} WHERE {scope} AND ({blank}) "
-        "GROUP BY _company ORDER BY _company"
+    table = sides.source if side == "source" else sides.target
+    entity = rule.side(side).entity
+    names = [getattr(key, side) for key in rule.keys]
+    findings = [
+        _finding(
+            rule,
+            f"blank_key_{side}",
+            company or "",
+            (),
+            {"company": company},
+            f"{count} {entity} row(s) in {company!r} have a blank {'/'.join(names)}; they "
+            f"cannot be matched. Fill the key in {_system_name(rule.side(side).system)}.",
+        )
+        for company, count in con.execute(
+            f"SELECT _company, count(*) FROM {table} WHERE {sides.scope(side)} AND _blank "
+            "GROUP BY _company ORDER BY _company"
+        ).fetchall()
+    ]
+    originals = ", ".join(f"min(o{i})" for i in range(len(names)))
+    for company, count, *values in con.execute(
+        f"SELECT _company, count(*), {originals} FROM {table} "
+        f"WHERE {sides.scope(side)} AND NOT _blank AND _dup "
+        f"GROUP BY _company, {', '.join(sides.keys)} ORDER BY ALL"
     ).fetchall():
+        shown = _describe(names, values)
         findings.append(
             _finding(
                 rule,
-                f"blank_key_{side}",
+                f"duplicate_key_{side}",
                 company or "",
-                (),
-                {"company": company},
-                f"{count} {_entity(rule, side)} row(s) in {company!r} have a blank "
-                f"{'/'.join(names)}; they cannot be matched. Fill the key in "
-                f"{'SCM' if _system(rule, side) == 'fno' else 'FS'}.",
+                values,
+                {"company": company, **dict(zip(names, values, strict=True))},
+                f"{count} {entity} rows in {company!r} share {shown} after trimming and "
+                "case-folding; none of them is compared. Remove or rename the duplicates.",
             )
         )
-    partition = ["_company", *nk] if sides.join_on_company or side == "target" else nk
-    originals = ", ".join(f"min({ident(name)})" for name in names)
-    duplicates = con.execute(
-        f"SELECT {'min(_company)' if partition == nk else '_company'}, "
-        f"string_agg(DISTINCT _company, ', ' ORDER BY _company), count(*), {originals} "
-        f"FROM {ident(table)} WHERE {scope} AND NOT ({blank}) "
-        f"GROUP BY {', '.join(partition)} HAVING count(*) > 1 ORDER BY ALL"
-    ).fetchall()
-    for company, all_companies, count, *key_values in duplicates:
-        findings.append(_duplicate_finding(sides, side, company, all_companies, count, key_values))
     return findings
 
 
-def _duplicate_finding(
-    sides: _Sides, side: str, company: str, all_companies: str, count: int, key_values: list[Any]
-) -> Action:
+def _cross_company_conflicts(con: duckdb.DuckDBPyConnection, sides: _Sides) -> list[Action]:
+    """Target keys without company: one source key in several companies must agree."""
     rule = sides.rule
-    _, names = _side_table_and_keys(sides, side)
-    key = {"company": company, **dict(zip(names, key_values, strict=True))}
-    shown = ", ".join(f"{name}={value!r}" for name, value in zip(names, key_values, strict=True))
-    if side == "source" and not sides.join_on_company and "," in (all_companies or ""):
-        return _finding(
+    names = [key.target for key in rule.keys]
+    originals = ", ".join(f"min(o{i})" for i in range(len(names)))
+    rows = con.execute(
+        f"SELECT min(_company), string_agg(_company, ', ' ORDER BY _company), {originals} "
+        f"FROM {sides.source} WHERE {sides.usable('source')} AND NOT _agree "
+        f"GROUP BY {', '.join(sides.keys)} ORDER BY ALL"
+    ).fetchall()
+    return [
+        _finding(
             rule,
             "key_in_several_companies",
             company,
-            key_values,
-            key,
-            f"{shown} exists in legal entities {all_companies}, but FS {rule.target.entity} "
-            "keys carry no company: the rows would collide in FS. Rename one, or map the "
-            "companies to separate FS tables.",
+            values,
+            {"company": company, **dict(zip(names, values, strict=True))},
+            f"{_describe(names, values)} exists in legal entities {companies} with different "
+            f"values, but FS {rule.target.entity} keys carry no company: they would collide. "
+            "Make the released products agree, or keep one company's.",
+        )
+        for company, companies, *values in rows
+    ]
+
+
+def _row_findings(con: duckdb.DuckDBPyConnection, sides: _Sides) -> list[Action]:
+    """One finding per source row and flag: checks, unmapped values, precision loss."""
+    rule = sides.rule
+    flags = [
+        (f"c{i}", f"cv{i}", check.name, check.message or f"{check.source} is below {check.min}")
+        for i, check in enumerate(rule.checks)
+    ]
+    for index, mapped in enumerate(rule.fields):
+        if mapped.map:
+            flags.append(
+                (
+                    f"u{index}",
+                    f"v{index}",
+                    "unmapped_value",
+                    f"{mapped.source} has a value the rule's map does not know",
+                )
+            )
+        if mapped.decimals is not None:
+            flags.append(
+                (
+                    f"p{index}",
+                    f"v{index}",
+                    "precision_loss",
+                    f"{mapped.source} has more decimals than {mapped.target} keeps "
+                    f"({mapped.decimals}); rounding exceeds the tolerance",
+                )
+            )
+    names = [key.target for key in rule.keys]
+    originals = ", ".join(f"o{i}" for i in range(len(names)))
+    findings = []
+    for flag, value_column, finding, message in flags:
+        for company, value, *values in con.execute(
+            f"SELECT _company, {value_column}, {originals} FROM {sides.source} "
+            f"WHERE {sides.scope('source')} AND {flag} ORDER BY ALL"
+        ).fetchall():
+            findings.append(
+                _finding(
+                    rule,
+                    finding,
+                    company or "",
+                    values,
+                    {"company": company, **dict(zip(names, values, strict=True))},
+                    f"{_describe(names, values)}{_in(company)}: {message} (value {value}).",
+                )
+            )
+    return findings
+
+
+def _unknown_lookups(con: duckdb.DuckDBPyConnection, sides: _Sides) -> list[Action]:
+    """Source rows whose required lookup matches nothing: named, and left out of the diff."""
+    rule = sides.rule
+    findings = []
+    in_scope = sides.scope("source", links=False)
+    label = "_label" if rule.source.label else "NULL"
+    for index, lookup in enumerate(rule.source.lookups):
+        if not lookup.required:
+            continue
+        ours = [ours for _theirs, ours in sorted(lookup.on.items())]
+        shown = ", ".join(f"qv{index}_{p}" for p in range(len(ours)))
+        for company, row_label, *values in con.execute(
+            f"SELECT _company, {label}, {shown} FROM {sides.source} "
+            f"WHERE {in_scope} AND NOT q{index} ORDER BY ALL"
+        ).fetchall():
+            described = _describe(ours, values)
+            findings.append(
+                _finding(
+                    rule,
+                    lookup.finding,
+                    company or "",
+                    [row_label or "", *values],
+                    {"company": company, **dict(zip(ours, values, strict=True))},
+                    f"{rule.source.entity} row {row_label + ' ' if row_label else ''}({described}) "
+                    f"in {company!r}: no {lookup.entity} record matches, so it is not compared.",
+                )
+            )
+    return findings
+
+
+def _broken_references(con: duckdb.DuckDBPyConnection, sides: _Sides) -> list[Action]:
+    """Reference mode: every source row must find its target row, in its company, with the
+    fields the rule asks for. Many source rows may point at one target row."""
+    rule = sides.rule
+    on = [f"s.{k} = t.{k}" for k in sides.keys]
+    if sides.join_on_company:
+        on.insert(0, "s._company = t._company")
+    differs = [_differs(m, i) for i, m in enumerate(rule.fields)]
+    fields = ", ".join(
+        f"s.f{i} AS s_f{i}, t.f{i} AS t_f{i}, {d} AS d{i}" for i, d in enumerate(differs)
+    )
+    elsewhere = (
+        f"(SELECT string_agg(DISTINCT o._company, ', ') FROM {sides.target} AS o "
+        f"WHERE {' AND '.join(f'o.{k} = s.{k}' for k in sides.keys)})"
+    )
+    in_scope = f"{sides.scope('source')} AND NOT _blank"
+    query = (
+        f"SELECT s._company, s._label, {', '.join(f's.o{i}' for i in range(len(rule.keys)))}, "
+        f"t.k0 IS NOT NULL AS found, {elsewhere} AS elsewhere{', ' + fields if fields else ''} "
+        f"FROM (SELECT * FROM {sides.source} WHERE {in_scope}) AS s "
+        f"LEFT JOIN ({_clean_target(sides)}) AS t ON {' AND '.join(on)} "
+        f"WHERE t.k0 IS NULL OR {' OR '.join(differs) or 'false'} ORDER BY ALL"
+    )
+    cursor = con.execute(query)
+    columns = [item[0] for item in cursor.description or ()]
+    return [_broken(rule, dict(zip(columns, values, strict=True))) for values in cursor.fetchall()]
+
+
+def _broken(rule: Rule, row: dict[str, Any]) -> Action:
+    names = [key.target for key in rule.keys]
+    values = [row[f"o{i}"] for i in range(len(names))]
+    company = row["_company"] or ""
+    pointed = (
+        f"{rule.source.entity} {row['_label']!r} ({company}) points at {_describe(names, values)}"
+    )
+    if not row["found"]:
+        where = f"; it exists only in {row['elsewhere']}" if row["elsewhere"] else ""
+        reason = f"missing in SCM {rule.target.entity} for {company!r}{where}"
+        changes: dict[str, dict[str, Any]] = {}
+    else:
+        changes = {
+            m.target: {"from": row[f"t_f{i}"], "to": row[f"s_f{i}"]}
+            for i, m in enumerate(rule.fields)
+            if row[f"d{i}"]
+        }
+        reason = "; ".join(
+            f"{name} is {c['from']!r}, expected {c['to']!r}" for name, c in changes.items()
         )
     return _finding(
         rule,
-        f"duplicate_key_{side}",
+        "broken_reference",
         company,
-        key_values,
-        key,
-        f"{count} {_entity(rule, side)} rows in {company!r} share {shown} after trimming and "
-        "case-folding; none of them is compared. Remove or rename the duplicates.",
+        [row["_label"] or "", *values],
+        {"company": company, "source": row["_label"], **dict(zip(names, values, strict=True))},
+        f"{pointed}: {reason}.",
+        changes=changes,
     )
 
 
@@ -158,48 +328,53 @@ def _duplicate_finding(
 def _drift(
     con: duckdb.DuckDBPyConnection, sides: _Sides, companies: Mapping[str, str]
 ) -> list[Action]:
-    rule = sides.rule
-    query = _drift_sql(sides)
-    cursor = con.execute(query)
+    cursor = con.execute(_drift_sql(sides))
     columns = [item[0] for item in cursor.description or ()]
     actions: list[Action] = []
     while batch := cursor.fetchmany(10_000):
         for values in batch:
-            row = dict(zip(columns, values, strict=True))
-            action = _drift_action(rule, row, companies)
-            if action is not None:
-                actions.append(action)
+            actions.extend(_shape(sides.rule, dict(zip(columns, values, strict=True)), companies))
     return actions
+
+
+def _clean_source(sides: _Sides) -> str:
+    """Usable source rows; without a target company, one row per key when companies agree."""
+    extra = ""
+    if not sides.join_on_company and sides.rule.source.company:
+        extra = " AND _first AND _agree"
+    return f"SELECT * FROM {sides.source} WHERE {sides.usable('source')}{extra}"
+
+
+def _clean_target(sides: _Sides) -> str:
+    return f"SELECT * FROM {sides.target} WHERE {sides.usable('target')}"
+
+
+def _claimed_target(sides: _Sides) -> str:
+    """Clean target rows, flagged ``_claimed`` when a source row has their key but was left
+    out of the comparison (a duplicate or a cross-company conflict): not an orphan then."""
+    excluded = " OR ".join(
+        ["_dup"]
+        + (
+            ["NOT (_first AND _agree)"]
+            if not sides.join_on_company and sides.rule.source.company
+            else []
+        )
+    )
+    keys = (["_company"] if sides.join_on_company else []) + sides.keys
+    on = " AND ".join(f"c.{k} = x.{k}" for k in keys)
+    return (
+        f"SELECT c.*, x.k0 IS NOT NULL AS _claimed FROM ({_clean_target(sides)}) AS c "
+        f"LEFT JOIN (SELECT DISTINCT {', '.join(keys)} FROM {sides.source} "
+        f"WHERE {sides.scope('source')} AND NOT _blank AND ({excluded})) AS x ON {on}"
+    )
 
 
 def _drift_sql(sides: _Sides) -> str:
     rule = sides.rule
-    fields = rule.fields
-    source_cols = (
-        ["_company"]
-        + [
-            f"{ident('_nk_' + k.source)} AS k{i}, {ident(k.source)} AS o{i}"
-            for i, k in enumerate(rule.keys)
-        ]
-        + [f"{_source_value(m)} AS f{i}" for i, m in enumerate(fields)]
-    )
-    target_cols = (
-        ["_company", f"{ident(ETAG)} AS _etag"]
-        + [
-            f"{ident('_nk_' + k.target)} AS k{i}, {ident(k.target)} AS o{i}"
-            for i, k in enumerate(rule.keys)
-        ]
-        + [f"{ident(m.target)} AS f{i}" for i, m in enumerate(fields)]
-    )
-    if rule.target.id:
-        target_cols.append(f"{ident(rule.target.id)} AS _id")
-    else:
-        target_cols.append("NULL::VARCHAR AS _id")
-    target_cols.append(f"({_orphan_condition(rule)}) AS _orphan_eligible")
-    join_keys = [f"s.k{i} = t.k{i}" for i in range(len(rule.keys))]
+    on = [f"s.{k} = t.{k}" for k in sides.keys]
     if sides.join_on_company:
-        join_keys.insert(0, "s._company = t._company")
-    differs = [_differs(m, i) for i, m in enumerate(fields)] or ["false"]
+        on.insert(0, "s._company = t._company")
+    differs = [_differs(m, i) for i, m in enumerate(rule.fields)]
     selected = [
         "coalesce(s._company, t._company) AS company",
         "s.k0 IS NOT NULL AS in_source",
@@ -209,52 +384,30 @@ def _drift_sql(sides: _Sides) -> str:
         "t._orphan_eligible",
     ]
     selected += [f"s.o{i} AS s_o{i}, t.o{i} AS t_o{i}" for i in range(len(rule.keys))]
-    selected += [
-        f"s.f{i} AS s_f{i}, t.f{i} AS t_f{i}, {d} AS d{i}"
-        for i, d in enumerate(differs[: len(fields)])
-    ]
-    key_order = ", ".join(f"coalesce(s.k{i}, t.k{i})" for i in range(len(rule.keys)))
+    selected += [f"s.f{i} AS s_f{i}, t.f{i} AS t_f{i}, {d} AS d{i}" for i, d in enumerate(differs)]
+    for index, link in enumerate(rule.links):
+        selected.append(f"s.l{index} AS l{index}")
+        selected += [f"s.m{index}_{p} AS m{index}_{p}" for p in range(len(link.on))]
+    changed = " OR ".join(differs) or "false"
+    skip_zero = _zero_adjust_condition(rule)
+    orphans = (
+        "false" if rule.actions.orphan == "ignore" else "t._orphan_eligible AND NOT t._claimed"
+    )
     return f"""
-        WITH s AS (
-            SELECT {", ".join(source_cols)} FROM {ident(sides.source_table)}
-            WHERE {_side_scope(sides, "source")} AND {_clean(sides, "source")}
-        ), t AS (
-            SELECT {", ".join(target_cols)} FROM {ident(sides.target_table)}
-            WHERE {_side_scope(sides, "target")} AND {_clean(sides, "target")}
-        )
+        WITH s AS ({_clean_source(sides)}), t AS ({_claimed_target(sides)})
         SELECT {", ".join(selected)}
-        FROM s FULL OUTER JOIN t ON {" AND ".join(join_keys)}
-        WHERE t.k0 IS NULL OR s.k0 IS NULL OR {" OR ".join(differs)}
-        ORDER BY company, {key_order}
+        FROM s FULL OUTER JOIN t ON {" AND ".join(on)}
+        WHERE (t.k0 IS NULL AND NOT ({skip_zero})) OR (s.k0 IS NULL AND {orphans})
+            OR (s.k0 IS NOT NULL AND t.k0 IS NOT NULL AND ({changed}))
     """
 
 
-def _clean(sides: _Sides, side: str) -> str:
-    """Rows with a usable, unique key (blank and duplicate keys are findings instead)."""
-    _, names = _side_table_and_keys(sides, side)
-    nk = [ident("_nk_" + name) for name in names]
-    partition = ["_company", *nk] if sides.join_on_company or side == "target" else nk
-    not_blank = " AND ".join(f"coalesce({col}, '') <> ''" for col in nk)
-    return f"{not_blank} QUALIFY count(*) OVER (PARTITION BY {', '.join(partition)}) = 1"
-
-
-def _side_scope(sides: _Sides, side: str) -> str:
-    if side == "source":
-        return sides.company_scope
-    if not sides.rule.target.company:
-        return "true"
-    return sides.company_scope
-
-
-def _source_value(mapped: FieldMap) -> str:
-    if mapped.source is not None:
-        return ident(mapped.source)
-    value = mapped.value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return f"{value!r}::DOUBLE"
-    return literal(str(value))
+def _zero_adjust_condition(rule: Rule) -> str:
+    """An absent FS row and a zero SCM quantity need no adjustment."""
+    if rule.actions.missing != "adjust":
+        return "false"
+    index, mapped = next((i, m) for i, m in enumerate(rule.fields) if m.adjust)
+    return f"coalesce(abs(s.f{index}) <= {mapped.tolerance!r} + 1e-9, true)"
 
 
 def _differs(mapped: FieldMap, index: int) -> str:
@@ -263,111 +416,212 @@ def _differs(mapped: FieldMap, index: int) -> str:
         return f"coalesce(abs({s} - {t}) > {mapped.tolerance!r} + 1e-9, {s} IS DISTINCT FROM {t})"
     if mapped.compare == "boolean":
         return f"coalesce({s}, false) <> coalesce({t}, false)"
-    return f"coalesce({s}, '') <> coalesce({t}, '')"
-
-
-def _orphan_condition(rule: Rule) -> str:
-    conditions = []
-    for name, value in sorted(rule.actions.orphan_when.items()):
-        if isinstance(value, bool):
-            rendered = "true" if value else "false"
-        elif isinstance(value, int | float):
-            rendered = repr(value)
-        else:
-            rendered = literal(value)
-        conditions.append(f"coalesce({ident(name)} = {rendered}, false)")
-    return " AND ".join(conditions) or "true"
+    return f"coalesce(CAST({s} AS VARCHAR), '') <> coalesce(CAST({t} AS VARCHAR), '')"
 
 
 # ---------------------------------------------------------------- shaping drift rows
 
 
-def _drift_action(rule: Rule, row: dict[str, Any], companies: Mapping[str, str]) -> Action | None:
+def _shape(rule: Rule, row: dict[str, Any], companies: Mapping[str, str]) -> list[Action]:
     company = row["company"] or ""
     if not row["in_target"]:
         return _missing(rule, row, company, companies)
     if not row["in_source"]:
-        if rule.actions.orphan == "ignore" or not row["_orphan_eligible"]:
-            return None
-        key_values = [row[f"t_o{i}"] for i in range(len(rule.keys))]
-        return _finding(
+        return _orphan(rule, row, company)
+    return _changed(rule, row, company, companies)
+
+
+def _orphan(rule: Rule, row: dict[str, Any], company: str) -> list[Action]:
+    if rule.actions.orphan == "ignore" or not row["_orphan_eligible"]:
+        return []
+    values = [row[f"t_o{i}"] for i in range(len(rule.keys))]
+    return [
+        _finding(
             rule,
             "orphan",
             company,
-            key_values,
-            _key(rule, company, key_values),
-            f"FS {rule.target.entity} row {_describe_key(rule, key_values)} in {company!r} has "
-            f"no {rule.source.entity} counterpart in SCM; reported, never deleted.",
+            values,
+            _key(rule, company, values),
+            f"FS {rule.target.entity} row {_describe([k.target for k in rule.keys], values)}"
+            f"{_in(company)} has no {rule.source.entity} counterpart in SCM; "
+            "reported, never deleted.",
         )
-    return _changed(rule, row, company)
+    ]
 
 
 def _missing(
     rule: Rule, row: dict[str, Any], company: str, companies: Mapping[str, str]
-) -> Action | None:
-    if rule.actions.missing == "ignore":
-        return None
-    key_values = [row[f"s_o{i}"] for i in range(len(rule.keys))]
-    key = _key(rule, company, key_values)
-    if rule.actions.missing == "report":
-        return _finding(
-            rule,
-            "missing",
-            company,
-            key_values,
-            key,
-            f"{_describe_key(rule, key_values)} is missing in {rule.target.entity}",
-        )
-    changes = {k.target: {"from": None, "to": key_values[i]} for i, k in enumerate(rule.keys)}
-    changes.update(
-        {m.target: {"from": None, "to": row[f"s_f{i}"]} for i, m in enumerate(rule.fields)}
-    )
-    links = {}
-    bind = rule.target.company_bind
-    if bind is not None:
-        links[bind.navigation] = {"entity_set": bind.entity_set, "id": companies[company]}
-    return Action(
-        id=action_id(rule.name, "create", None, company, [str(v) for v in key_values]),
-        rule=rule.name,
-        kind="create",
-        system=rule.target.system,
-        entity=rule.target.entity,
-        key=key,
-        changes=changes,
-        links=links,
-    )
-
-
-def _changed(rule: Rule, row: dict[str, Any], company: str) -> Action | None:
-    if rule.actions.changed == "ignore":
-        return None
-    key_values = [row[f"s_o{i}"] for i in range(len(rule.keys))]
+) -> list[Action]:
+    kind = rule.actions.missing
+    if kind == "ignore":
+        return []
+    values = [row[f"s_o{i}"] for i in range(len(rule.keys))]
+    key = _key(rule, company, values)
+    if kind == "report":
+        return [
+            _finding(
+                rule,
+                "missing",
+                company,
+                values,
+                key,
+                f"{_describe([k.target for k in rule.keys], values)} is missing in "
+                f"{rule.target.entity}",
+            )
+        ]
     changes = {
-        m.target: {"from": row[f"t_f{i}"], "to": row[f"s_f{i}"]}
-        for i, m in enumerate(rule.fields)
-        if row[f"d{i}"]
+        k.target: {"from": None, "to": values[i]}
+        for i, k in enumerate(rule.keys)
+        if "." not in k.target
     }
-    key = _key(rule, company, key_values)
-    if rule.actions.changed == "report":
-        return _finding(
-            rule,
-            "changed",
-            company,
-            key_values,
-            key,
-            f"{_describe_key(rule, key_values)} differs in {', '.join(changes)}",
-            changes=changes,
+    if kind == "adjust":
+        index, mapped = _adjusted(rule)
+        to = row[f"s_f{index}"]
+        changes = {mapped.target: {"from": None, "to": to, "delta": to}}
+    else:
+        changes.update(
+            {m.target: {"from": None, "to": row[f"s_f{i}"]} for i, m in enumerate(rule.fields)}
         )
+    links = _links(rule, row, company, companies, range(len(rule.links)))
+    return [_action(rule, kind, company, values, key, changes, links=links)]
+
+
+def _changed(
+    rule: Rule, row: dict[str, Any], company: str, companies: Mapping[str, str]
+) -> list[Action]:
+    values = [row[f"s_o{i}"] for i in range(len(rule.keys))]
+    key = _key(rule, company, values)
+    differing = [(i, m) for i, m in enumerate(rule.fields) if row[f"d{i}"]]
+    actions: list[Action] = []
+    adjusted = [(i, m) for i, m in differing if m.adjust]
+    if adjusted and rule.actions.changed == "adjust":
+        index, mapped = adjusted[0]
+        before, after = row[f"t_f{index}"], row[f"s_f{index}"]
+        changes = {mapped.target: {"from": before, "to": after, "delta": _delta(after, before)}}
+        links = _links(rule, row, company, companies, range(len(rule.links)))
+        actions.append(
+            _action(
+                rule,
+                "adjust",
+                company,
+                values,
+                key,
+                changes,
+                links=links,
+                etag=row["_etag"],
+                target_id=row["_id"],
+            )
+        )
+    writable = [(i, m) for i, m in differing if not m.adjust and m.writable]
+    readonly = [(i, m) for i, m in differing if not m.adjust and not m.writable]
+    if writable and rule.actions.changed in ("update", "report"):
+        changes = {m.target: {"from": row[f"t_f{i}"], "to": row[f"s_f{i}"]} for i, m in writable}
+        if rule.actions.changed == "update":
+            needed = [
+                n
+                for n, link in enumerate(rule.links)
+                if any(m.link == link.name for _, m in writable)
+            ]
+            links = _links(rule, row, company, companies, needed)
+            actions.append(
+                _action(
+                    rule,
+                    "update",
+                    company,
+                    values,
+                    key,
+                    changes,
+                    links=links,
+                    etag=row["_etag"],
+                    target_id=row["_id"],
+                )
+            )
+        else:
+            readonly += writable
+    if readonly:
+        changes = {m.target: {"from": row[f"t_f{i}"], "to": row[f"s_f{i}"]} for i, m in readonly}
+        actions.append(
+            _finding(
+                rule,
+                "changed",
+                company,
+                values,
+                key,
+                f"{_describe([k.target for k in rule.keys], values)} differs in "
+                f"{', '.join(changes)}; the rule does not write these fields.",
+                changes=changes,
+            )
+        )
+    return actions
+
+
+def _links(
+    rule: Rule,
+    row: dict[str, Any],
+    company: str,
+    companies: Mapping[str, str],
+    needed: Sequence[int] | range,
+) -> dict[str, dict[str, Any]]:
+    """Resolved links carry the record id; unresolved ones carry what a create must match."""
+    links: dict[str, dict[str, Any]] = {}
+    bind = rule.target.company_bind
+    if bind is not None and company in companies:
+        links[bind.navigation] = {"entity_set": bind.entity_set, "id": companies[company]}
+    for index in needed:
+        link = rule.links[index]
+        entry: dict[str, Any] = {"entity_set": link.entity}
+        field = next((m.target for m in rule.fields if m.link == link.name), None)
+        if field:
+            entry["field"] = field
+        if row[f"l{index}"] is not None:
+            entry["id"] = row[f"l{index}"]
+        else:
+            entry["pending"] = {
+                "rule": link.rule,
+                "company": company if link.company else None,
+                "match": {
+                    theirs: row[f"m{index}_{p}"]
+                    for p, (theirs, _ours) in enumerate(sorted(link.on.items()))
+                },
+            }
+        links[link.navigation] = entry
+    return links
+
+
+def _adjusted(rule: Rule) -> tuple[int, FieldMap]:
+    return next((i, m) for i, m in enumerate(rule.fields) if m.adjust)
+
+
+def _delta(after: Any, before: Any) -> Any:
+    """Exact: snapshot numbers are decimals."""
+    if after is None or before is None:
+        return after
+    return after - before
+
+
+def _action(
+    rule: Rule,
+    kind: Kind,
+    company: str,
+    values: Sequence[Any],
+    key: dict[str, Any],
+    changes: dict[str, dict[str, Any]],
+    *,
+    links: dict[str, dict[str, Any]],
+    etag: str | None = None,
+    target_id: str | None = None,
+) -> Action:
     return Action(
-        id=action_id(rule.name, "update", None, company, [str(v) for v in key_values]),
+        id=action_id(rule.name, kind, None, company, [str(v) for v in values]),
         rule=rule.name,
-        kind="update",
+        kind=kind,
         system=rule.target.system,
         entity=rule.target.entity,
         key=key,
-        changes=changes,
-        etag=row["_etag"],
-        target_id=row["_id"],
+        changes=_whole_numbers(changes),
+        links=links,
+        etag=etag,
+        target_id=target_id,
     )
 
 
@@ -387,10 +641,28 @@ def _finding(
         system=rule.target.system,
         entity=rule.target.entity,
         key=key,
-        changes=changes or {},
+        changes=_whole_numbers(changes or {}),
         finding=finding,
         message=message,
     )
+
+
+def _whole_numbers(changes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Plain JSON numbers: 690970000, not 690970000.0 or Decimal('690970000.0000000000').
+    Snapshots hold numbers as exact decimals, and Dataverse refuses a decimal literal for an
+    integer or option-set column."""
+    return {
+        name: {part: _json_number(v) for part, v in change.items()}
+        for name, change in changes.items()
+    }
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _key(rule: Rule, company: str, key_values: Sequence[Any]) -> dict[str, Any]:
@@ -399,19 +671,13 @@ def _key(rule: Rule, company: str, key_values: Sequence[Any]) -> dict[str, Any]:
     return key
 
 
-def _describe_key(rule: Rule, key_values: Sequence[Any]) -> str:
-    return ", ".join(f"{k.target}={key_values[i]!r}" for i, k in enumerate(rule.keys))
+def _in(company: str | None) -> str:
+    return f" in {company!r}" if company else ""
 
 
-def _side_table_and_keys(sides: _Sides, side: str) -> tuple[str, list[str]]:
-    if side == "source":
-        return sides.source_table, [k.source for k in sides.rule.keys]
-    return sides.target_table, [k.target for k in sides.rule.keys]
+def _system_name(system: str) -> str:
+    return "SCM" if system == "fno" else "FS"
 
 
-def _entity(rule: Rule, side: str) -> str:
-    return rule.source.entity if side == "source" else rule.target.entity
-
-
-def _system(rule: Rule, side: str) -> str:
-    return rule.source.system if side == "source" else rule.target.system
+def _describe(names: Sequence[str], values: Sequence[Any]) -> str:
+    return ", ".join(f"{name}={value!r}" for name, value in zip(names, values, strict=True))

@@ -20,6 +20,7 @@ __all__ = [
     "FORMAT_VERSION",
     "KIND_ORDER",
     "Action",
+    "Kind",
     "Plan",
     "action_id",
     "load_plan",
@@ -47,7 +48,7 @@ class Action:
     depends_on: tuple[str, ...] = ()
     etag: str | None = None
     target_id: str | None = None
-    links: dict[str, dict[str, str]] = field(default_factory=dict)
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
     finding: str | None = None
     message: str | None = None
 

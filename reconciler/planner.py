@@ -1,17 +1,20 @@
-"""Planning: diff every rule over one snapshot and assemble the ordered plan."""
+"""Planning: diff every rule over one snapshot, link dependent actions, order the plan."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from reconciler.config import Profile, profile_identity
 from reconciler.diff import diff_rule
 from reconciler.errors import SnapshotError
-from reconciler.plan import Action, Plan, order_actions
+from reconciler.plan import Action, Plan, action_id, order_actions
 from reconciler.rules import RuleSet
 from reconciler.snapshot import open_snapshot, read_info
 
-__all__ = ["make_plan"]
+__all__ = ["link_dependencies", "make_plan"]
 
 
 def make_plan(snapshot_path: Path, rules: RuleSet, profile: Profile) -> Plan:
@@ -23,7 +26,7 @@ def make_plan(snapshot_path: Path, rules: RuleSet, profile: Profile) -> Plan:
             f"the ones loaded ({rules.hash[:19]}…); take a new snapshot with `reconcile snapshot`."
         )
     actions: list[Action] = []
-    with open_snapshot(snapshot_path) as con:
+    with open_snapshot(snapshot_path, profile.engine.duckdb_config()) as con:
         for rule in rules:
             actions.extend(diff_rule(con, rule, profile.companies))
     return Plan(
@@ -37,5 +40,108 @@ def make_plan(snapshot_path: Path, rules: RuleSet, profile: Profile) -> Plan:
             "taken_at": info.taken_at,
             "fingerprints": info.fingerprints(),
         },
-        actions=order_actions(actions, rules.names()),
+        actions=order_actions(link_dependencies(actions), rules.names()),
+    )
+
+
+def link_dependencies(actions: Sequence[Action]) -> list[Action]:
+    """Point pending links at the creates that will make their records, or report them.
+
+    An on-hand adjustment for a product that the same plan creates depends on that create;
+    apply resolves the new record's id from it. A link no planned create satisfies turns
+    its action into an ``unresolved_link`` finding: nothing is written for it.
+    """
+    creates = _CreateIndex(a for a in actions if a.kind == "create")
+    linked: list[Action] = []
+    for action in actions:
+        pending = {nav: link for nav, link in action.links.items() if "pending" in link}
+        if not pending:
+            linked.append(action)
+            continue
+        resolved = dict(action.links)
+        depends = list(action.depends_on)
+        missing = []
+        for navigation, link in sorted(pending.items()):
+            found = creates.find(link["pending"])
+            if found is None:
+                missing.append((navigation, link))
+                continue
+            resolved[navigation] = {k: v for k, v in link.items() if k != "pending"} | {
+                "action": found
+            }
+            depends.append(found)
+        if missing:
+            linked.append(_unresolved(action, missing))
+        else:
+            linked.append(replace(action, links=resolved, depends_on=tuple(sorted(set(depends)))))
+    return linked
+
+
+class _CreateIndex:
+    """Planned creates, findable by the values a link matches on (hash lookups, built lazily
+    per rule and column set)."""
+
+    def __init__(self, creates: Iterable[Action]) -> None:
+        self._creates = list(creates)
+        self._indexes: dict[tuple[str, tuple[str, ...], bool], dict[tuple[str, ...], str]] = {}
+
+    def find(self, pending: dict[str, Any]) -> str | None:
+        rule = pending.get("rule")
+        if not rule:
+            return None
+        columns = tuple(sorted(pending["match"]))
+        with_company = bool(pending.get("company"))
+        index = self._index(rule, columns, with_company)
+        probe = tuple(_fold(pending["match"][c]) for c in columns)
+        return index.get(((pending["company"],) if with_company else ()) + probe)
+
+    def _index(
+        self, rule: str, columns: tuple[str, ...], with_company: bool
+    ) -> dict[tuple[str, ...], str]:
+        slot = (rule, columns, with_company)
+        if slot not in self._indexes:
+            index: dict[tuple[str, ...], str] = {}
+            for create in self._creates:
+                if create.rule != rule:
+                    continue
+                values = tuple(_fold(create.changes.get(c, {}).get("to")) for c in columns)
+                company = (str(create.key.get("company")),) if with_company else ()
+                index.setdefault(company + values, create.id)
+            self._indexes[slot] = index
+        return self._indexes[slot]
+
+
+def _fold(value: Any) -> str:
+    return str(value or "").strip().casefold()
+
+
+def _unresolved(action: Action, missing: list[tuple[str, dict[str, Any]]]) -> Action:
+    company = str(action.key.get("company", ""))
+    described = "; ".join(
+        f"{navigation}: {link['entity_set']} with "
+        + ", ".join(f"{col}={value!r}" for col, value in link["pending"]["match"].items())
+        + (
+            f" (no create planned by rule {link['pending']['rule']!r})"
+            if link["pending"].get("rule")
+            else ""
+        )
+        for navigation, link in missing
+    )
+    return Action(
+        id=action_id(
+            action.rule,
+            "report",
+            "unresolved_link",
+            company,
+            [str(v) for k, v in action.key.items() if k != "company"],
+        ),
+        rule=action.rule,
+        kind="report",
+        system=action.system,
+        entity=action.entity,
+        key=action.key,
+        changes=action.changes,
+        finding="unresolved_link",
+        message=f"cannot {action.kind}: FS has no {described}. Create it in FS (or in SCM for "
+        "the flow that syncs it) and re-plan.",
     )

@@ -37,6 +37,7 @@ System = Literal["fno", "dataverse"]
 Compare = Literal["text", "number", "boolean"]
 Scalar = str | int | float | bool
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_REF = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
 
 class _Model(BaseModel):
@@ -50,32 +51,89 @@ class CompanyBind(_Model):
     entity_set: str = Field(pattern=_NAME)
 
 
+class Lookup(_Model):
+    """Rows of another entity joined to a side's rows; read their columns as ``name.column``.
+
+    ``on`` maps the lookup entity's columns to the side's columns (or earlier lookups'
+    ``name.column``); values match trimmed and case-insensitively, like the keys. ``company``
+    names the lookup entity's company column, so only rows of the same company match.
+    """
+
+    name: str = Field(pattern=_NAME)
+    entity: str = Field(pattern=_NAME)
+    on: dict[str, str] = Field(default_factory=dict)
+    company: str | None = Field(default=None, pattern=_NAME)
+    where: dict[str, Scalar] = Field(default_factory=dict)
+    required: bool = False
+
+    @property
+    def finding(self) -> str:
+        """The finding raised for a row whose required lookup matches nothing."""
+        return f"unknown_{self.name}"
+
+    @model_validator(mode="after")
+    def _names(self) -> Lookup:
+        if not self.on and not self.where:
+            raise ValueError("a lookup needs 'on' (columns to match) or 'where' (a fixed record)")
+        for theirs, ours in self.on.items():
+            _check_name(theirs)
+            _check_ref(ours)
+        for column in self.where:
+            _check_name(column)
+        return self
+
+
+class Link(Lookup):
+    """A target-system record the write must point at, found from the source row's values.
+
+    Written as ``<navigation>@odata.bind = /<entity>(<id>)``. When no record matches, a
+    create planned by ``rule`` satisfies the link (the action then depends on it);
+    otherwise the row becomes a finding.
+    """
+
+    navigation: str = Field(pattern=_NAME)
+    id: str = Field(pattern=_NAME)
+    rule: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+
+
 class Side(_Model):
     """One end of a rule: a system, an entity set, and how to read the rows that take part."""
 
     system: System
     entity: str = Field(pattern=_NAME)
-    company: str | None = Field(default=None, pattern=_NAME)
+    company: str | None = Field(default=None, pattern=_REF)
     filter: str | None = None
     id: str | None = Field(default=None, pattern=_NAME)
     company_bind: CompanyBind | None = None
+    lookups: tuple[Lookup, ...] = ()
+    label: str | None = Field(default=None, pattern=_REF)
 
 
 class KeyMap(_Model):
     """One key column pair; values are compared trimmed and case-insensitively."""
 
-    source: str = Field(pattern=_NAME)
-    target: str = Field(pattern=_NAME)
+    source: str = Field(pattern=_REF)
+    target: str = Field(pattern=_REF)
 
 
 class FieldMap(_Model):
-    """A target field that must equal a source field (or a constant ``value``)."""
+    """A target field that must equal a source field (or a constant ``value``).
 
-    target: str = Field(pattern=_NAME)
-    source: str | None = Field(default=None, pattern=_NAME)
+    ``map`` translates source values (e.g. enum names to option-set numbers); ``decimals``
+    is the precision the target stores (the source is rounded to it, and a rounding
+    larger than ``tolerance`` is a finding); ``adjust`` marks the quantity an ``adjust``
+    action moves; ``link`` writes the field as that link's lookup instead of a value.
+    """
+
+    target: str = Field(pattern=_REF)
+    source: str | None = Field(default=None, pattern=_REF)
     value: Scalar | None = None
     compare: Compare = "text"
     tolerance: float = Field(default=0.0, ge=0)
+    map: dict[str, Scalar] = Field(default_factory=dict)
+    decimals: int | None = Field(default=None, ge=0, le=10)
+    adjust: bool = False
+    link: str | None = Field(default=None, pattern=_NAME)
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldMap:
@@ -83,20 +141,43 @@ class FieldMap(_Model):
             raise ValueError(
                 "give exactly one of 'source' (a source field) or 'value' (a constant)"
             )
-        if self.tolerance and self.compare != "number":
-            raise ValueError("'tolerance' applies to compare = \"number\" only")
+        if (
+            self.tolerance or self.decimals is not None or self.adjust
+        ) and self.compare != "number":
+            raise ValueError(
+                "'tolerance', 'decimals' and 'adjust' apply to compare = \"number\" only"
+            )
         if self.value is not None and not _value_fits(self.value, self.compare):
             raise ValueError(f"constant {self.value!r} is not a {self.compare}")
+        for mapped in self.map.values():
+            if not _value_fits(mapped, self.compare):
+                raise ValueError(f"map value {mapped!r} is not a {self.compare}")
         return self
+
+    @property
+    def writable(self) -> bool:
+        """Plain target columns and links are written; lookup columns are compared only."""
+        return self.link is not None or "." not in self.target
+
+
+class Check(_Model):
+    """A data-quality finding raised for every source row whose ``source`` is below ``min``."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    source: str = Field(pattern=_REF)
+    min: float
+    message: str = ""
 
 
 class Actions(_Model):
     """What each kind of difference becomes. The default plan never deletes."""
 
-    missing: Literal["create", "report", "ignore"] = "create"
-    changed: Literal["update", "report", "ignore"] = "update"
+    missing: Literal["create", "adjust", "report", "ignore"] = "create"
+    changed: Literal["update", "adjust", "report", "ignore"] = "update"
     orphan: Literal["report", "ignore"] = "report"
     orphan_when: dict[str, Scalar] = Field(default_factory=dict)
+    adjust_with: Literal["fs_inventory_adjustment"] | None = None
+    mode: Literal["sync", "reference"] = "sync"
 
 
 class Rule(_Model):
@@ -109,6 +190,8 @@ class Rule(_Model):
     target: Side
     keys: tuple[KeyMap, ...] = Field(min_length=1)
     fields: tuple[FieldMap, ...] = ()
+    links: tuple[Link, ...] = ()
+    checks: tuple[Check, ...] = ()
     actions: Actions = Actions()
 
     @model_validator(mode="after")
@@ -125,29 +208,168 @@ class Rule(_Model):
         duplicates = sorted({name for name in targets if targets.count(name) > 1})
         if duplicates:
             raise ValueError(f"target field(s) mapped twice: {', '.join(duplicates)}")
+        self._check_references()
+        self._check_adjust()
+        if self.actions.mode == "reference":
+            if self.source.label is None:
+                raise ValueError('mode = "reference" needs source.label (how rows are named)')
+            if self.actions.missing != "report" or self.actions.changed != "report":
+                raise ValueError('mode = "reference" only reports: missing and changed = "report"')
         return self
 
-    def source_columns(self) -> dict[str, Compare]:
-        """Columns the snapshot must read from the source entity, with their types."""
-        columns: dict[str, Compare] = {key.source: "text" for key in self.keys}
-        if self.source.company:
-            columns[self.source.company] = "text"
+    def _check_references(self) -> None:
+        names = {
+            "source": {lk.name for lk in self.source.lookups},
+            "target": {lk.name for lk in self.target.lookups},
+        }
+        links = {link.name for link in self.links}
+        refs = [("source", key.source) for key in self.keys] + [
+            ("target", key.target) for key in self.keys
+        ]
+        refs += [("source", f.source) for f in self.fields if f.source]
+        refs += [("target", f.target) for f in self.fields]
+        refs += [("source", check.source) for check in self.checks]
+        refs += [
+            (side, getattr(self, side).company)
+            for side in ("source", "target")
+            if getattr(self, side).company
+        ]
+        if self.source.label:
+            refs.append(("source", self.source.label))
+        for side, ref in refs:
+            prefix = ref.split(".")[0] if "." in ref else None
+            if prefix is not None and prefix not in names[side]:
+                raise ValueError(
+                    f"{side} reference {ref!r} names no {side}.lookups entry {prefix!r}"
+                )
         for mapped in self.fields:
-            if mapped.source:
-                columns[mapped.source] = mapped.compare
-        return columns
+            if mapped.link is not None and mapped.link not in links:
+                raise ValueError(
+                    f"field {mapped.target!r} names no [[links]] entry {mapped.link!r}"
+                )
 
-    def target_columns(self) -> dict[str, Compare]:
-        """Columns the snapshot must read from the target entity, with their types."""
-        columns: dict[str, Compare] = {key.target: "text" for key in self.keys}
-        for side_column in (self.target.company, self.target.id):
-            if side_column:
-                columns[side_column] = "text"
-        for mapped in self.fields:
-            columns[mapped.target] = mapped.compare
-        for name, value in self.actions.orphan_when.items():
-            columns.setdefault(name, _compare_of(value))
-        return columns
+    def _check_adjust(self) -> None:
+        adjusted = [f for f in self.fields if f.adjust]
+        uses_adjust = "adjust" in (self.actions.missing, self.actions.changed)
+        if uses_adjust and (len(adjusted) != 1 or self.actions.adjust_with is None):
+            raise ValueError(
+                "an 'adjust' action needs exactly one field with adjust = true and "
+                "actions.adjust_with naming how adjustments are posted"
+            )
+        if adjusted and not uses_adjust:
+            raise ValueError('adjust = true needs actions.missing or actions.changed = "adjust"')
+
+    def side(self, name: str) -> Side:
+        return self.source if name == "source" else self.target
+
+    def columns_needed(self) -> dict[tuple[str, str], dict[str, Compare]]:
+        """Every (system, entity) this rule reads, with the columns and their types."""
+        needed: dict[tuple[str, str], dict[str, Compare]] = {}
+
+        def want(system: str, entity: str, column: str, kind: Compare = "text") -> None:
+            needed.setdefault((system, entity), {})[column] = kind
+
+        for side_name in ("source", "target"):
+            side = self.side(side_name)
+            aliases = {lk.name: lk.entity for lk in side.lookups}
+            own = (side.system, side.entity)
+            needed.setdefault(own, {})
+
+            def want_ref(
+                ref: str,
+                kind: Compare = "text",
+                side: Side = side,
+                aliases: dict[str, str] = aliases,
+            ) -> None:
+                if "." in ref:
+                    alias, column = ref.split(".", 1)
+                    want(side.system, aliases[alias], column, kind)
+                else:
+                    want(side.system, side.entity, ref, kind)
+
+            for key in self.keys:
+                want_ref(getattr(key, side_name))
+            if side.company:
+                want_ref(side.company)
+            if side.id:
+                want_ref(side.id)
+            if side.label:
+                want_ref(side.label)
+            for lookup in side.lookups:
+                for theirs, ours in lookup.on.items():
+                    want(side.system, lookup.entity, theirs)
+                    want_ref(ours)
+                if lookup.company:
+                    want(side.system, lookup.entity, lookup.company)
+                for column, value in lookup.where.items():
+                    want(side.system, lookup.entity, column, _compare_of(value))
+            for mapped in self.fields:
+                if side_name == "source" and mapped.source:
+                    want_ref(mapped.source, "text" if mapped.map else mapped.compare)
+                if side_name == "target":
+                    want_ref(mapped.target, mapped.compare)
+            if side_name == "source":
+                for check in self.checks:
+                    want_ref(check.source, "number")
+            else:
+                for column, value in self.actions.orphan_when.items():
+                    want_ref(column, _compare_of(value))
+        source_aliases = {lk.name: lk.entity for lk in self.source.lookups}
+        for link in self.links:
+            want(self.target.system, link.entity, link.id)
+            if link.company:
+                want(self.target.system, link.entity, link.company)
+            for theirs, ours in link.on.items():
+                want(self.target.system, link.entity, theirs)
+                if "." in ours:
+                    alias, column = ours.split(".", 1)
+                    want(self.source.system, source_aliases[alias], column)
+                else:
+                    want(self.source.system, self.source.entity, ours)
+            for column, value in link.where.items():
+                want(self.target.system, link.entity, column, _compare_of(value))
+        return needed
+
+    def company_columns(self) -> dict[tuple[str, str], str]:
+        """Which column of each entity holds its company (for the snapshot's ``_company``)."""
+        found: dict[tuple[str, str], str] = {}
+        for side_name in ("source", "target"):
+            side = self.side(side_name)
+            aliases = {lk.name: lk.entity for lk in side.lookups}
+            if side.company:
+                if "." in side.company:
+                    alias, column = side.company.split(".", 1)
+                    found[(side.system, aliases[alias])] = column
+                else:
+                    found[(side.system, side.entity)] = side.company
+            for lookup in side.lookups:
+                if lookup.company:
+                    found[(side.system, lookup.entity)] = lookup.company
+        for link in self.links:
+            if link.company:
+                found[(self.target.system, link.entity)] = link.company
+        return found
+
+    def normalised_columns(self) -> dict[tuple[str, str], set[str]]:
+        """Columns that joins compare: the snapshot stores ``_nk_<column>`` for each."""
+        result: dict[tuple[str, str], set[str]] = {}
+        for side_name in ("source", "target"):
+            side = self.side(side_name)
+            for key in self.keys:
+                ref = getattr(key, side_name)
+                if "." not in ref:
+                    result.setdefault((side.system, side.entity), set()).add(ref)
+            for lookup in side.lookups:
+                result.setdefault((side.system, lookup.entity), set()).update(lookup.on)
+                result[(side.system, side.entity)] = result.get(
+                    (side.system, side.entity), set()
+                ) | {ours for ours in lookup.on.values() if "." not in ours}
+        for link in self.links:
+            result.setdefault((self.target.system, link.entity), set()).update(link.on)
+            result[(self.source.system, self.source.entity)] = result.get(
+                (self.source.system, self.source.entity), set()
+            ) | {ours for ours in link.on.values() if "." not in ours}
+        return result
 
 
 class RuleSet:
@@ -174,24 +396,50 @@ class RuleSet:
         raise RuleError(f"no rule named {name!r}; known rules: {', '.join(self.names())}")
 
     def columns(self, system: str, entity: str) -> dict[str, Compare]:
-        """Union of the columns every rule needs from one entity (types must agree)."""
+        """Union of the columns every rule needs from one entity (types agree: checked on load)."""
         merged: dict[str, Compare] = {}
         for rule in self.rules:
-            for side, wanted in (
-                (rule.source, rule.source_columns()),
-                (rule.target, rule.target_columns()),
-            ):
-                if (side.system, side.entity) == (system, entity):
-                    merged.update(wanted)
+            merged.update(rule.columns_needed().get((system, entity), {}))
         return merged
 
     def entities(self) -> list[tuple[str, str]]:
         """Distinct (system, entity) pairs in first-use order."""
         seen: dict[tuple[str, str], None] = {}
         for rule in self.rules:
-            seen.setdefault((rule.source.system, rule.source.entity), None)
-            seen.setdefault((rule.target.system, rule.target.entity), None)
+            seen.update(dict.fromkeys(rule.columns_needed()))
         return list(seen)
+
+    def reads(self) -> list[tuple[str, str, str | None]]:
+        """What a snapshot reads: (system, entity, OData filter or None), first use first.
+
+        A rule's side is read with its filter; lookups and links read the whole entity.
+        """
+        seen: dict[tuple[str, str, str | None], None] = {}
+        for rule in self.rules:
+            for side in (rule.source, rule.target):
+                seen.setdefault((side.system, side.entity, side.filter), None)
+            for system, entity in rule.columns_needed():
+                if (system, entity) not in (
+                    (rule.source.system, rule.source.entity),
+                    (rule.target.system, rule.target.entity),
+                ):
+                    seen.setdefault((system, entity, None), None)
+        return list(seen)
+
+    def company_column(self, system: str, entity: str) -> str | None:
+        """The entity's company column, if any rule names one (one per entity: checked on load)."""
+        for rule in self.rules:
+            column = rule.company_columns().get((system, entity))
+            if column:
+                return column
+        return None
+
+    def normalised_columns(self, system: str, entity: str) -> list[str]:
+        """Columns joined on, stored normalised as ``_nk_<column>`` in the snapshot."""
+        found: set[str] = set()
+        for rule in self.rules:
+            found |= rule.normalised_columns().get((system, entity), set())
+        return sorted(found)
 
 
 def default_rules_dir() -> Path:
@@ -305,6 +553,12 @@ def _line_of_key(lines: list[str], start: int, key: str) -> int | None:
 
 def _check_dependencies(rules: Sequence[Rule], origin: dict[str, Path]) -> None:
     for rule in rules:
+        for link in rule.links:
+            if link.rule and link.rule not in rule.depends_on:
+                raise RuleError(
+                    f"{origin[rule.name]}: rule {rule.name!r}, field links.{link.name}.rule: "
+                    f"{link.rule!r} must also be listed in depends_on"
+                )
         for needed in rule.depends_on:
             if needed not in origin:
                 raise RuleError(
@@ -315,20 +569,34 @@ def _check_dependencies(rules: Sequence[Rule], origin: dict[str, Path]) -> None:
 
 def _check_column_types(rules: Sequence[Rule], origin: dict[str, Path]) -> None:
     seen: dict[tuple[str, str, str], tuple[Compare, str]] = {}
+    companies: dict[tuple[str, str], tuple[str, str]] = {}
     for rule in rules:
-        for side, columns in (
-            (rule.source, rule.source_columns()),
-            (rule.target, rule.target_columns()),
-        ):
+        for (system, entity), columns in rule.columns_needed().items():
             for column, kind in columns.items():
-                slot = (side.system, side.entity, column)
-                previous = seen.setdefault(slot, (kind, rule.name))
+                previous = seen.setdefault((system, entity, column), (kind, rule.name))
                 if previous[0] != kind:
                     raise RuleError(
-                        f"{origin[rule.name]}: rule {rule.name!r} compares {side.entity}.{column} "
+                        f"{origin[rule.name]}: rule {rule.name!r} compares {entity}.{column} "
                         f"as {kind}, but rule {previous[1]!r} compares it as {previous[0]}; "
                         "use one type for a column"
                     )
+        for slot, column in rule.company_columns().items():
+            known = companies.setdefault(slot, (column, rule.name))
+            if known[0] != column:
+                raise RuleError(
+                    f"{origin[rule.name]}: rule {rule.name!r} takes the company of {slot[1]} "
+                    f"from {column}, but rule {known[1]!r} from {known[0]}; use one column"
+                )
+
+
+def _check_name(value: str) -> None:
+    if not re.fullmatch(_NAME, value):
+        raise ValueError(f"{value!r} is not a column name")
+
+
+def _check_ref(value: str) -> None:
+    if not re.fullmatch(_REF, value):
+        raise ValueError(f"{value!r} is not a column or lookup.column reference")
 
 
 def _dependency_order(rules: Sequence[Rule]) -> list[Rule]:

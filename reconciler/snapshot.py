@@ -21,27 +21,31 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from reconciler.config import Profile
+from reconciler.config import DuckConfig, Profile
 from reconciler.connectors.base import Connector
 from reconciler.errors import SnapshotError
+from reconciler.prepare import prepare_rule
 from reconciler.rules import Compare, RuleSet
 from reconciler.sql import ident as _q
 from reconciler.sql import literal as _lit
+from reconciler.tables import ETAG, nk, table_name
 
 __all__ = [
     "SnapshotInfo",
     "TableInfo",
+    "derive_table",
     "latest_snapshot",
     "open_snapshot",
+    "prepare_all",
     "read_info",
-    "table_name",
+    "staging_table",
     "take_snapshot",
 ]
 
 PageCallback = Callable[[str, str, int], None]
 _POLARS_TYPES: dict[Compare, Any] = {"text": pl.Utf8, "number": pl.Float64, "boolean": pl.Utf8}
 _SQL_TYPES: dict[Compare, str] = {"text": "VARCHAR", "number": "DOUBLE", "boolean": "BOOLEAN"}
-ETAG = "_etag"
+NUMBER_TYPE = "DECIMAL(38, 10)"
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,12 @@ class TableInfo:
     rows: int
     fingerprint: str
     requests: int
+    filter: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``Entity`` or ``Entity?$filter=…`` when read with a rule's filter."""
+        return self.entity if not self.filter else f"{self.entity}?$filter={self.filter}"
 
 
 @dataclass(frozen=True)
@@ -72,13 +82,8 @@ class SnapshotInfo:
         """``{system: {entity: fingerprint}}`` for the plan file."""
         result: dict[str, dict[str, str]] = {}
         for table in self.tables:
-            result.setdefault(table.system, {})[table.entity] = table.fingerprint
+            result.setdefault(table.system, {})[table.label] = table.fingerprint
         return result
-
-
-def table_name(system: str, entity: str) -> str:
-    """The snapshot table of one entity, e.g. ``fno__Warehouses``."""
-    return f"{system}__{entity}"
 
 
 def take_snapshot(
@@ -95,11 +100,13 @@ def take_snapshot(
     started = now()
     partial = folder / f".partial-{started.strftime('%Y%m%dT%H%M%S%f')}.duckdb"
     try:
-        with contextlib.closing(duckdb.connect(str(partial))) as con:
+        config = profile.engine.duckdb_config()
+        with contextlib.closing(duckdb.connect(str(partial), config=config)) as con:
             tables = tuple(
-                _read_entity(con, profile, rules, connectors[system], entity, on_page)
-                for system, entity in rules.entities()
+                _read_entity(con, profile, rules, connectors[system], entity, filter, on_page)
+                for system, entity, filter in rules.reads()
             )
+            prepare_all(con, rules, profile)
             info = _finish(con, profile, rules, tables, now(), partial)
         final = (
             folder
@@ -120,25 +127,26 @@ def _read_entity(
     rules: RuleSet,
     connector: Connector,
     entity: str,
+    filter: str | None,
     on_page: PageCallback | None,
 ) -> TableInfo:
     system = connector.system
     columns = rules.columns(system, entity)
-    staging = f"_raw__{system}__{entity}"
+    table = table_name(system, entity, filter)
+    staging = staging_table(system, entity, filter)
     _create_staging(con, staging, columns)
     before = connector.request_count
     rows = 0
     for page in connector.read_pages(
         entity,
         list(columns),
-        filter=_entity_filter(rules, system, entity),
+        filter=filter,
         order_by=_stable_order(rules, system, entity),
     ):
         rows += _insert_page(con, staging, columns, page)
         if on_page:
             on_page(system, entity, rows)
-    table = table_name(system, entity)
-    _derive(con, profile, rules, staging, table, system, entity, columns)
+    derive_table(con, profile, rules, system, entity, filter)
     return TableInfo(
         system=system,
         entity=entity,
@@ -147,6 +155,7 @@ def _read_entity(
         rows=rows,
         fingerprint=_fingerprint(con, table, columns),
         requests=connector.request_count - before,
+        filter=filter,
     )
 
 
@@ -182,34 +191,48 @@ def _insert_page(
     return frame.height
 
 
-def _derive(
+def staging_table(system: str, entity: str, filter: str | None) -> str:
+    """Where pages of one read land before the final table is derived."""
+    return f"_raw__{table_name(system, entity, filter)}"
+
+
+def derive_table(
     con: duckdb.DuckDBPyConnection,
     profile: Profile,
     rules: RuleSet,
-    staging: str,
-    table: str,
     system: str,
     entity: str,
-    columns: dict[str, Compare],
+    filter: str | None,
 ) -> None:
-    """Final table = raw columns (booleans converted) + ``_company`` + ``_nk_*`` keys."""
-    selected = [
-        _bool_sql(_q(name)) + f" AS {_q(name)}" if kind == "boolean" else _q(name)
-        for name, kind in columns.items()
-    ]
+    """Final table = staged columns (typed) + ``_company`` + ``_nk_*`` keys."""
+    columns = rules.columns(system, entity)
+    staging = staging_table(system, entity, filter)
+    table = table_name(system, entity, filter)
+    selected = [f"{_typed_sql(_q(name), kind)} AS {_q(name)}" for name, kind in columns.items()]
     selected.append(_q(ETAG))
     selected.append(f"{_company_sql(profile, rules, system, entity)} AS _company")
     selected.extend(
-        f"lower(trim({_q(key)})) AS {_q('_nk_' + key)}"
-        for key in _key_columns(rules, system, entity)
+        f"lower(trim(CAST({_q(key)} AS VARCHAR))) AS {_q(nk(key))}"
+        for key in rules.normalised_columns(system, entity)
     )
     con.execute(f"CREATE TABLE {_q(table)} AS SELECT {', '.join(selected)} FROM {_q(staging)}")
     con.execute(f"DROP TABLE {_q(staging)}")
 
 
+def prepare_all(con: duckdb.DuckDBPyConnection, rules: RuleSet, profile: Profile) -> None:
+    """Build every rule's prepared tables from the final raw tables."""
+    normalised = {
+        (system, entity): set(rules.normalised_columns(system, entity))
+        for system, entity in rules.entities()
+    }
+    mapped = sorted(company for company, value in profile.companies.items() if value)
+    for rule in rules:
+        prepare_rule(con, rule, normalised, mapped)
+
+
 def _company_sql(profile: Profile, rules: RuleSet, system: str, entity: str) -> str:
     """SQL giving each row's SCM legal entity (lower case), or NULL when out of scope."""
-    column = _company_column(rules, system, entity)
+    column = rules.company_column(system, entity)
     if column is None:
         return "''"
     if system == "fno":
@@ -223,48 +246,13 @@ def _company_sql(profile: Profile, rules: RuleSet, system: str, entity: str) -> 
     return f"CASE lower(trim({_q(column)})) {cases} ELSE NULL END"
 
 
-def _company_column(rules: RuleSet, system: str, entity: str) -> str | None:
-    found: set[str] = set()
-    for rule in rules:
-        for side in (rule.source, rule.target):
-            if (side.system, side.entity) == (system, entity) and side.company:
-                found.add(side.company)
-    if len(found) > 1:
-        raise SnapshotError(
-            f"{system} entity {entity} has more than one company column across rules: "
-            f"{', '.join(sorted(found))}; use one"
-        )
-    return found.pop() if found else None
-
-
-def _key_columns(rules: RuleSet, system: str, entity: str) -> list[str]:
-    keys: dict[str, None] = {}
-    for rule in rules:
-        if (rule.source.system, rule.source.entity) == (system, entity):
-            keys.update((key.source, None) for key in rule.keys)
-        if (rule.target.system, rule.target.entity) == (system, entity):
-            keys.update((key.target, None) for key in rule.keys)
-    return list(keys)
-
-
-def _entity_filter(rules: RuleSet, system: str, entity: str) -> str | None:
-    filters = {
-        side.filter
-        for rule in rules
-        for side in (rule.source, rule.target)
-        if (side.system, side.entity) == (system, entity)
-    }
-    if None in filters or not filters:
-        return None  # some rule needs every row
-    return " or ".join(f"({item})" for item in sorted(f for f in filters if f))
-
-
 def _stable_order(rules: RuleSet, system: str, entity: str) -> list[str]:
     """F&O pages are offset-based: order by company + keys so pages don't shift."""
     if system != "fno":
         return []
-    company = _company_column(rules, system, entity)
-    return ([company] if company else []) + _key_columns(rules, system, entity)
+    company = rules.company_column(system, entity)
+    keys = [c for c in rules.normalised_columns(system, entity) if c != company]
+    return ([company] if company else []) + keys
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Compare]) -> str:
@@ -329,12 +317,14 @@ def read_info(path: Path) -> SnapshotInfo:
 
 
 @contextlib.contextmanager
-def open_snapshot(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_snapshot(
+    path: Path, config: DuckConfig | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open a snapshot read-only; snapshots are immutable once written."""
     if not path.is_file():
         raise SnapshotError(f"snapshot {path} does not exist; run `reconcile snapshot` first")
     try:
-        con = duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(str(path), read_only=True, config=config or {})
     except duckdb.Error as exc:
         raise SnapshotError(f"snapshot {path} cannot be opened: {exc}") from None
     try:
@@ -349,6 +339,16 @@ def latest_snapshot(folder: Path) -> Path:
     if not candidates:
         raise SnapshotError(f"no snapshot in {folder}; run `reconcile snapshot --profile …` first")
     return candidates[-1]
+
+
+def _typed_sql(column: str, kind: Compare) -> str:
+    """Numbers become exact decimals (F&O sends Edm.Decimal; a double would round 0.015 down),
+    booleans come from JSON true/false or F&O NoYes names."""
+    if kind == "number":
+        return f"CAST(CAST({column} AS VARCHAR) AS {NUMBER_TYPE})"
+    if kind == "boolean":
+        return _bool_sql(column)
+    return column
 
 
 def _bool_sql(column: str) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Connector", "Created", "Link", "Row"]
+__all__ = ["Connector", "Created", "Document", "DocumentWriter", "Link", "Row"]
 
 Row = dict[str, Any]
 
@@ -30,6 +30,20 @@ class Created:
 
     record_id: str
     etag: str | None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A header and its lines, written atomically (one change set): all or nothing.
+
+    Each line points at the new header through its ``parent`` navigation property.
+    """
+
+    entity: str
+    values: Mapping[str, Any]
+    links: Sequence[Link]
+    lines: Sequence[tuple[str, Mapping[str, Any], Sequence[Link]]]
+    parent: str
 
 
 class Connector(Protocol):
@@ -57,12 +71,27 @@ class Connector(Protocol):
         ...
 
     def update(
-        self, entity: str, record_id: str, values: Mapping[str, Any], *, etag: str | None
+        self,
+        entity: str,
+        record_id: str,
+        values: Mapping[str, Any],
+        *,
+        etag: str | None,
+        links: Sequence[Link] = (),
     ) -> None:
-        """Update only the given fields; ``etag`` guards against lost updates."""
+        """Update only the given fields (and lookups); ``etag`` guards against lost updates."""
         ...
 
     @property
     def request_count(self) -> int:
         """HTTP requests sent so far (for reports and benchmarks)."""
+        ...
+
+
+@runtime_checkable
+class DocumentWriter(Protocol):
+    """A connector that can write a header with its lines in one atomic change set."""
+
+    def create_document(self, document: Document) -> list[Created]:
+        """Create a header and its lines atomically; returns the header, then each line."""
         ...

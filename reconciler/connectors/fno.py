@@ -63,8 +63,16 @@ class FnoConnector:
         return Created(json.dumps(key, sort_keys=True), result.etag)
 
     def update(
-        self, entity: str, record_id: str, values: Mapping[str, Any], *, etag: str | None
+        self,
+        entity: str,
+        record_id: str,
+        values: Mapping[str, Any],
+        *,
+        etag: str | None,
+        links: Sequence[Link] = (),
     ) -> None:
+        if links:
+            raise ValueError("F&O entities take related keys as plain fields, not links")
         self.client.update(f"{entity}{key_segment(json.loads(record_id))}", values, if_match=etag)
 
 

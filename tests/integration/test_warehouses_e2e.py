@@ -8,16 +8,25 @@ import pytest
 
 from reconciler.apply import apply_plan
 from reconciler.config import Profile, load_profile
-from reconciler.plan import Plan, dumps
+from reconciler.plan import Action, Plan, dumps
 from reconciler.planner import make_plan
 from reconciler.rules import RuleSet, load_rules
 from reconciler.sandbox import RunningSandbox, Sandbox, start
 from reconciler.session import open_connectors, snapshot_now
+from reconciler.snapshot import SnapshotInfo, TableInfo
 from tests.conftest import small_pages, write_profile
 
 
 def plan_now(profile: Profile, rules: RuleSet) -> Plan:
     return make_plan(snapshot_now(profile, rules).path, rules, profile)
+
+
+def warehouse_actions(plan: Plan) -> list[Action]:
+    return [a for a in plan.actions if a.rule == "warehouses"]
+
+
+def table(info: SnapshotInfo, entity: str) -> TableInfo:
+    return next(t for t in info.tables if t.entity == entity and t.filter is None)
 
 
 def apply_now(plan: Plan, profile: Profile, rules: RuleSet):  # type: ignore[no-untyped-def]
@@ -43,15 +52,19 @@ def test_plan_apply_plan_reaches_zero_changes(
     assert result.ok, result.outcomes
     second = plan_now(profile, rules)
     assert second.changes_count() == 0
-    # orphans are reported, never deleted
-    assert {a.finding for a in second.actions} == {"orphan"}
-    assert [a.id for a in second.actions] == [a.id for a in first.actions if a.finding == "orphan"]
+    # findings stay reported (orphans are never deleted); applying raised no new ones
+    assert {a.kind for a in second.actions} == {"report"}
+    first_reports = {a.id for a in first.actions if a.kind == "report"}
+    assert {a.id for a in second.actions} <= first_reports
+    orphans = [a.id for a in first.actions if a.finding == "orphan"]
+    assert orphans and set(orphans) <= {a.id for a in second.actions}
 
 
 def test_apostrophe_keys_plan_and_apply(world: Sandbox, profile: Profile, rules: RuleSet) -> None:
     first = plan_now(profile, rules)
-    created = [a for a in first.actions if a.kind == "create" and "'" in str(a.key["msdyn_name"])]
-    updated = [a for a in first.actions if a.kind == "update" and "'" in str(a.key["msdyn_name"])]
+    ours = warehouse_actions(first)
+    created = [a for a in ours if a.kind == "create" and "'" in str(a.key["msdyn_name"])]
+    updated = [a for a in ours if a.kind == "update" and "'" in str(a.key["msdyn_name"])]
     assert created and updated
     assert apply_now(first, profile, rules).ok
     usmf = fs_names(world, world.companies["usmf"])
@@ -73,7 +86,7 @@ def test_case_and_space_only_key_differences_are_not_drift(
         if row["msdyn_name"] != str(row["msdyn_name"]).strip().upper()
     }
     assert fs_keys, "the seed must contain a case/space-only key difference"
-    touched = {str(a.key.get("msdyn_name", "")).strip().casefold() for a in plan.actions}
+    touched = {str(a.key.get("msdyn_name", "")).strip().casefold() for a in warehouse_actions(plan)}
     assert not fs_keys & touched
 
 
@@ -87,10 +100,10 @@ def test_same_id_in_two_companies_is_matched_per_company(
         by_id.setdefault(str(row["WarehouseId"]).casefold(), set()).add(str(row["dataAreaId"]))
     shared = {wid for wid, companies in by_id.items() if len(companies) > 1}
     assert shared
-    assert not [a for a in plan.actions if a.finding == "key_in_several_companies"]
+    assert not [a for a in warehouse_actions(plan) if a.finding == "key_in_several_companies"]
     creates = {
         (a.key["company"], str(a.key["msdyn_name"]).casefold())
-        for a in plan.actions
+        for a in warehouse_actions(plan)
         if a.kind == "create"
     }
     assert any(wid in shared for _, wid in creates)
@@ -102,18 +115,17 @@ def test_multi_page_reads_on_both_sides(tmp_path: Path, monkeypatch: pytest.Monk
         profile = _profile(server, tmp_path, monkeypatch)
         rules = load_rules(profile.rules_dir)
         info = snapshot_now(profile, rules)
-    tables = {t.system: t for t in info.tables}
-    assert tables["fno"].rows == len(world.fno.rows("Warehouses"))
-    assert tables["dataverse"].rows == len(world.dataverse.rows("msdyn_warehouses"))
-    assert tables["fno"].requests >= -(-tables["fno"].rows // 7)
-    assert tables["dataverse"].requests >= -(-tables["dataverse"].rows // 5)
-    assert tables["fno"].rows > 100 and tables["dataverse"].rows > 100
+    scm, fs = table(info, "Warehouses"), table(info, "msdyn_warehouses")
+    assert scm.rows == len(world.fno.rows("Warehouses"))
+    assert fs.rows == len(world.dataverse.rows("msdyn_warehouses"))
+    assert scm.requests >= -(-scm.rows // 7)
+    assert fs.requests >= -(-fs.rows // 5)
+    assert scm.rows > 100 and fs.rows > 100
 
 
 def test_cross_company_rows_are_all_read(world: Sandbox, profile: Profile, rules: RuleSet) -> None:
     info = snapshot_now(profile, rules)
-    fno = next(t for t in info.tables if t.system == "fno")
-    assert fno.rows == len(world.fno.rows("Warehouses"))
+    assert table(info, "Warehouses").rows == len(world.fno.rows("Warehouses"))
     companies = {str(row["dataAreaId"]) for row in world.fno.rows("Warehouses")}
     assert len(companies) >= 3
 
@@ -142,7 +154,7 @@ def test_changed_etag_between_plan_and_apply_is_a_conflict(
     world: Sandbox, profile: Profile, rules: RuleSet
 ) -> None:
     plan = plan_now(profile, rules)
-    update = next(a for a in plan.actions if a.kind == "update")
+    update = next(a for a in warehouse_actions(plan) if a.kind == "update")
     assert update.target_id
     world.dataverse.update(
         "msdyn_warehouses", update.target_id, {"msdyn_description": "edited in FS"}

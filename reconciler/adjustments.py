@@ -1,0 +1,162 @@
+"""Posting ``adjust`` actions the way Field Service moves stock: inventory adjustments.
+
+FS on-hand (``msdyn_productinventories``) is never overwritten. Each adjustment is one
+``msdyn_inventoryadjustments`` header per warehouse with one ``msdyn_inventoryadjustmentproducts``
+line per product carrying the signed difference, written in one change set; FS then moves
+the product inventory (fs-scm-templates §5: absolute in, delta applied).
+
+Before posting, each row's current quantity is re-read: still the planned "from" -> post;
+already the planned "to" -> nothing to do (a re-run); anything else -> a conflict, left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.connectors.base import Connector, Document, DocumentWriter, Link
+from reconciler.errors import ServiceError
+from reconciler.plan import Action
+from reconciler.rules import Rule
+
+__all__ = ["AdjustOutcome", "post_fs_inventory_adjustments"]
+
+HEADER = "msdyn_inventoryadjustments"
+LINE = "msdyn_inventoryadjustmentproducts"
+HEADER_LINK = "msdyn_warehouse"
+LINE_LINKS = ("msdyn_product", "msdyn_unit")
+PARENT = "msdyn_inventoryadjustment"
+
+
+@dataclass(frozen=True)
+class AdjustOutcome:
+    """What happened to one adjust action (mirrors apply's Outcome fields)."""
+
+    action_id: str
+    status: str
+    detail: str = ""
+    record_id: str | None = None
+    conflicts: dict[str, dict[str, Any]] | None = None
+
+
+LinkResolver = Callable[[Action], list[Link] | str]
+
+
+def post_fs_inventory_adjustments(
+    actions: Sequence[Action],
+    rule: Rule,
+    connector: Connector,
+    resolve: LinkResolver,
+    label: str,
+) -> list[AdjustOutcome]:
+    """Post the actions (all of one rule) as one adjustment document per warehouse."""
+    if not isinstance(connector, DocumentWriter):
+        return [
+            AdjustOutcome(a.id, "failed", f"{connector.system} cannot post adjustments")
+            for a in actions
+        ]
+    outcomes: list[AdjustOutcome] = []
+    for warehouse, group in _by_warehouse(actions, resolve, outcomes).items():
+        ready: list[tuple[Action, list[Link]]] = []
+        for action, links in group:
+            outcome = _recheck(action, rule, connector, links)
+            if outcome is None:
+                ready.append((action, links))
+            else:
+                outcomes.append(outcome)
+        if ready:
+            outcomes.extend(_post(connector, warehouse, ready, rule, label))
+    return outcomes
+
+
+def _by_warehouse(
+    actions: Sequence[Action], resolve: LinkResolver, outcomes: list[AdjustOutcome]
+) -> dict[Link, list[tuple[Action, list[Link]]]]:
+    groups: dict[Link, list[tuple[Action, list[Link]]]] = {}
+    for action in actions:
+        links = resolve(action)
+        if isinstance(links, str):
+            outcomes.append(AdjustOutcome(action.id, "skipped", links))
+            continue
+        by_nav = {link.navigation: link for link in links}
+        missing = [nav for nav in (HEADER_LINK, *LINE_LINKS) if nav not in by_nav]
+        if missing:
+            outcomes.append(
+                AdjustOutcome(
+                    action.id,
+                    "failed",
+                    f"an FS inventory adjustment needs links {', '.join(missing)}; "
+                    "add them to the rule",
+                )
+            )
+            continue
+        groups.setdefault(by_nav[HEADER_LINK], []).append((action, links))
+    return groups
+
+
+def _recheck(
+    action: Action, rule: Rule, connector: Connector, links: list[Link]
+) -> AdjustOutcome | None:
+    """None when the row still holds the planned 'from'; else the outcome to report."""
+    field, change = next(iter(action.changes.items()))
+    tolerance = next((m.tolerance for m in rule.fields if m.target == field), 0.0)
+    by_nav = {link.navigation: link.record_id for link in links}
+    rows = connector.find(
+        action.entity,
+        {
+            f"_{HEADER_LINK}_value": by_nav[HEADER_LINK],
+            f"_{LINE_LINKS[0]}_value": by_nav[LINE_LINKS[0]],
+        },
+        [rule.target.id or "", field],
+    )
+    now = float(rows[0].get(field) or 0.0) if rows else None
+    planned_from = change["from"]
+    if _close(now, planned_from, tolerance):
+        return None
+    if _close(now, change["to"], tolerance):
+        return AdjustOutcome(action.id, "unchanged", "already at the planned quantity")
+    return AdjustOutcome(
+        action.id,
+        "conflict",
+        "the on-hand quantity changed since the plan; left alone",
+        conflicts={field: {"before": planned_from, "planned": change["to"], "now": now}},
+    )
+
+
+def _post(
+    connector: Connector,
+    warehouse: Link,
+    ready: list[tuple[Action, list[Link]]],
+    rule: Rule,
+    label: str,
+) -> list[AdjustOutcome]:
+    lines = []
+    for action, links in ready:
+        change = next(iter(action.changes.values()))
+        line_links = [link for link in links if link.navigation in LINE_LINKS]
+        lines.append(
+            (LINE, {"msdyn_quantity": change["delta"], "msdyn_name": action.id}, line_links)
+        )
+    document = Document(
+        entity=HEADER,
+        values={"msdyn_name": label[:100], "msdyn_description": f"{label}: {len(lines)} line(s)"},
+        links=[warehouse],
+        lines=lines,
+        parent=PARENT,
+    )
+    assert isinstance(connector, DocumentWriter)
+    try:
+        created = connector.create_document(document)
+    except ServiceError as exc:
+        return [AdjustOutcome(action.id, "failed", str(exc)) for action, _ in ready]
+    return [
+        AdjustOutcome(action.id, "applied", "adjusted", record_id=line.record_id)
+        for (action, _), line in zip(ready, created[1:], strict=False)
+    ]
+
+
+def _close(now: float | None, expected: Any, tolerance: float) -> bool:
+    if now is None or expected is None:
+        return now is None and expected is None
+    return abs(now - float(expected)) <= tolerance + 1e-9

@@ -1,0 +1,259 @@
+"""Prepare: one flat table per rule and side, built once when a snapshot is written.
+
+A prepared table holds exactly what the diff joins and compares, in plain columns:
+``_company``, normalised keys ``k<i>`` and their display values ``o<i>``, mapped field
+values ``f<j>`` (source values already translated to the target's representation),
+resolved links ``l<n>``, and flags for findings. Lookups (joins to other entities of the
+same system) and links (joins from source rows to target-system records) are resolved
+here, so the plan stage is a single join on plain columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from reconciler.rules import FieldMap, Link, Lookup, Rule, Scalar, Side
+from reconciler.sql import ident, literal
+from reconciler.tables import ETAG, nk, prepared_table, table_name
+
+__all__ = ["prepare_rule"]
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """How column references of one side resolve to SQL."""
+
+    side: Side
+    row: str = "r"
+
+    def ref(self, reference: str) -> str:
+        if "." in reference:
+            alias, column = reference.split(".", 1)
+            return f"{ident('lk_' + alias)}.{ident(column)}"
+        return f"{self.row}.{ident(reference)}"
+
+    def normalised(self, reference: str, normalised_columns: set[str]) -> str:
+        if "." not in reference and reference in normalised_columns:
+            return f"{self.row}.{ident(nk(reference))}"
+        return f"lower(trim(CAST({self.ref(reference)} AS VARCHAR)))"
+
+    def company(self) -> str:
+        company = self.side.company
+        if company is None:
+            return "''"
+        if "." in company:
+            return f"{ident('lk_' + company.split('.', 1)[0])}._company"
+        return f"{self.row}._company"
+
+
+Normalised = dict[tuple[str, str], set[str]]
+
+
+def prepare_rule(
+    con: duckdb.DuckDBPyConnection, rule: Rule, normalised: Normalised, mapped: Sequence[str]
+) -> None:
+    """Create ``prep__<rule>__source`` and ``prep__<rule>__target`` in the snapshot.
+
+    ``normalised`` maps each (system, entity) to the columns with a stored ``_nk_`` twin;
+    ``mapped`` lists the legal entities the profile compares.
+    """
+    con.execute(_with_key_flags(rule, "source", _source_sql(rule, normalised), mapped))
+    con.execute(_with_key_flags(rule, "target", _target_sql(rule, normalised), mapped))
+
+
+def _with_key_flags(rule: Rule, side: str, select: str, mapped: Sequence[str]) -> str:
+    """Key-quality flags, computed once here so the plan stage only filters and joins:
+    ``_blank`` (a key part is empty), ``_dup`` (the key repeats within its company), and,
+    when FS keys carry no company, ``_first``/``_agree`` (one source row per key, and
+    whether all mapped companies that have the key agree on every field)."""
+    keys = [f"k{i}" for i in range(len(rule.keys))]
+    blank = " OR ".join(f"coalesce({k}, '') = ''" for k in keys)
+    flags = [
+        f"({blank}) AS _blank",
+        f"count(*) OVER (PARTITION BY _company, {', '.join(keys)}) > 1 AS _dup",
+    ]
+    if side == "source" and rule.source.company and not rule.target.company:
+        in_scope = f"(_company IN ({', '.join(literal(c) for c in mapped) or 'NULL'}))"
+        window = f"PARTITION BY {', '.join(keys)}, {in_scope}"
+        digest = (
+            "hash(" + ", ".join(f"f{i}" for i in range(len(rule.fields))) + ")"
+            if rule.fields
+            else "0"
+        )
+        flags.append(f"row_number() OVER ({window} ORDER BY _company) = 1 AS _first")
+        flags.append(f"min({digest}) OVER ({window}) = max({digest}) OVER ({window}) AS _agree")
+    table = ident(prepared_table(rule.name, side))
+    return f"CREATE TABLE {table} AS SELECT *, {', '.join(flags)} FROM ({select})"
+
+
+def _source_sql(rule: Rule, normalised: Normalised) -> str:
+    side = rule.source
+    scope = _Scope(side)
+    own = normalised.get((side.system, side.entity), set())
+    columns = [f"{scope.company()} AS _company"]
+    columns += _key_columns(rule, "source", scope, own)
+    for index, mapped in enumerate(rule.fields):
+        columns += _source_field(mapped, index, scope)
+    for index, link in enumerate(rule.links):
+        columns += _link_columns(link, index)
+        columns += [
+            f"CAST({scope.ref(ours)} AS VARCHAR) AS m{index}_{position}"
+            for position, (_theirs, ours) in enumerate(sorted(link.on.items()))
+        ]
+    for index, check in enumerate(rule.checks):
+        columns.append(f"coalesce({scope.ref(check.source)} < {check.min!r}, false) AS c{index}")
+        columns.append(f"CAST({scope.ref(check.source)} AS VARCHAR) AS cv{index}")
+    for index, lookup in enumerate(side.lookups):
+        columns.append(f"{ident('lk_' + lookup.name)}._hit IS NOT NULL AS q{index}")
+        columns += [
+            f"CAST({scope.ref(ours)} AS VARCHAR) AS qv{index}_{position}"
+            for position, (_theirs, ours) in enumerate(sorted(lookup.on.items()))
+        ]
+    if side.label:
+        columns.append(f"CAST({scope.ref(side.label)} AS VARCHAR) AS _label")
+    joins = _lookup_joins(side, scope, normalised)
+    joins += [
+        _link_join(link, index, scope, own, normalised) for index, link in enumerate(rule.links)
+    ]
+    return f"SELECT {', '.join(columns)} FROM {_side_table(side)} AS r " + " ".join(joins)
+
+
+def _target_sql(rule: Rule, normalised: Normalised) -> str:
+    side = rule.target
+    scope = _Scope(side)
+    own = normalised.get((side.system, side.entity), set())
+    columns = [f"{scope.company()} AS _company", f"r.{ident(ETAG)} AS _etag"]
+    columns.append(
+        f"CAST(r.{ident(side.id)} AS VARCHAR) AS _id" if side.id else "NULL::VARCHAR AS _id"
+    )
+    columns += _key_columns(rule, "target", scope, own)
+    columns += [f"{scope.ref(m.target)} AS f{index}" for index, m in enumerate(rule.fields)]
+    columns.append(f"{_conditions(scope, rule.actions.orphan_when)} AS _orphan_eligible")
+    joins = _lookup_joins(side, scope, normalised)
+    return f"SELECT {', '.join(columns)} FROM {_side_table(side)} AS r " + " ".join(joins)
+
+
+def _side_table(side: Side) -> str:
+    return ident(table_name(side.system, side.entity, side.filter))
+
+
+def _key_columns(rule: Rule, side_name: str, scope: _Scope, own: set[str]) -> list[str]:
+    columns = []
+    for index, key in enumerate(rule.keys):
+        reference = getattr(key, side_name)
+        columns.append(f"{scope.normalised(reference, own)} AS k{index}")
+        columns.append(f"CAST({scope.ref(reference)} AS VARCHAR) AS o{index}")
+    return columns
+
+
+def _source_field(mapped: FieldMap, index: int, scope: _Scope) -> list[str]:
+    """``f`` = value in the target's terms; ``v`` = the source value as read (for messages);
+    ``u`` = a value the map does not know; ``p`` = rounding to the target's decimals lost
+    more than the tolerance."""
+    if mapped.source is None:
+        return [
+            f"{_literal(mapped.value)} AS f{index}",
+            f"NULL::VARCHAR AS v{index}",
+            f"false AS u{index}",
+            f"false AS p{index}",
+        ]
+    raw = scope.ref(mapped.source)
+    value = raw
+    unmapped = "false"
+    if mapped.map:
+        cases = " ".join(
+            f"WHEN {literal(str(name).casefold())} THEN {_literal(target)}"
+            for name, target in sorted(mapped.map.items())
+        )
+        value = f"(CASE lower(trim(CAST({raw} AS VARCHAR))) {cases} ELSE NULL END)"
+        unmapped = f"({raw} IS NOT NULL AND {value} IS NULL)"
+    lossy = "false"
+    if mapped.decimals is not None:
+        rounded = f"round({value}, {mapped.decimals})"
+        lossy = f"coalesce(abs({value} - {rounded}) > {mapped.tolerance!r} + 1e-9, false)"
+        value = rounded
+    return [
+        f"{value} AS f{index}",
+        f"CAST({raw} AS VARCHAR) AS v{index}",
+        f"{unmapped} AS u{index}",
+        f"{lossy} AS p{index}",
+    ]
+
+
+def _lookup_joins(side: Side, scope: _Scope, normalised: Normalised) -> list[str]:
+    own = normalised.get((side.system, side.entity), set())
+    joins = []
+    for lookup in side.lookups:
+        alias = ident("lk_" + lookup.name)
+        conditions = [
+            f"{alias}.{ident(nk(theirs))} = {scope.normalised(ours, own)}"
+            for theirs, ours in sorted(lookup.on.items())
+        ]
+        if lookup.company and side.company and "." not in side.company:
+            conditions.append(f"{alias}._company = r._company")
+        source = _unique_rows(side.system, lookup, lookup.where)
+        conditions = conditions or ["true"]
+        joins.append(f"LEFT JOIN {source} AS {alias} ON {' AND '.join(conditions)}")
+    return joins
+
+
+def _link_join(link: Link, index: int, scope: _Scope, own: set[str], normalised: Normalised) -> str:
+    """Links match ignoring ``where``: a record that exists but fails it is told apart."""
+    alias = ident(f"ln_{index}")
+    conditions = [
+        f"{alias}.{ident(nk(theirs))} = {scope.normalised(ours, own)}"
+        for theirs, ours in sorted(link.on.items())
+    ]
+    if link.company:
+        conditions.append(f"{alias}._company = {scope.company()}")
+    system = "dataverse" if scope.side.system == "fno" else "fno"
+    # A fixed record (no 'on') is chosen by 'where'; otherwise match first, judge 'where' after.
+    source = _unique_rows(system, link, {} if link.on else link.where)
+    conditions = conditions or ["true"]
+    return f"LEFT JOIN {source} AS {alias} ON {' AND '.join(conditions)}"
+
+
+def _link_columns(link: Link, index: int) -> list[str]:
+    """``l`` = the linked record's id when it qualifies; ``x`` = it exists but fails ``where``
+    (the source row then stays out of the rule); ``m<n>_*`` = values a planned create
+    must have to satisfy the link."""
+    alias = ident(f"ln_{index}")
+    qualifies = _conditions(_Scope(Side(system="fno", entity="x"), row=alias), link.where)
+    return [
+        f"CASE WHEN {qualifies} THEN CAST({alias}.{ident(link.id)} AS VARCHAR) END AS l{index}",
+        f"({alias}.{ident(link.id)} IS NOT NULL AND NOT {qualifies}) AS x{index}",
+    ]
+
+
+def _unique_rows(system: str, lookup: Lookup, where: dict[str, Scalar]) -> str:
+    """Rows of a lookup entity that match unambiguously (duplicates are their rule's finding)."""
+    partition = [ident(nk(column)) for column in sorted(lookup.on)]
+    if lookup.company:
+        partition.append("_company")
+    condition = _conditions(_Scope(Side(system="fno", entity="x"), row="u"), where)
+    window = f"PARTITION BY {', '.join(partition)}" if partition else ""
+    return (
+        f"(SELECT *, true AS _hit FROM {ident(table_name(system, lookup.entity))} AS u "
+        f"WHERE {condition} QUALIFY count(*) OVER ({window}) = 1)"
+    )
+
+
+def _conditions(scope: _Scope, conditions: dict[str, Scalar]) -> str:
+    parts = [
+        f"coalesce({scope.ref(column)} = {_literal(value)}, false)"
+        for column, value in sorted(conditions.items())
+    ]
+    return "(" + " AND ".join(parts) + ")" if parts else "true"
+
+
+def _literal(value: Scalar | None) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"{value!r}::DOUBLE"
+    return literal(value)

@@ -1,0 +1,31 @@
+"""Names of the tables and derived columns inside a snapshot file (one place, many readers)."""
+
+from __future__ import annotations
+
+import hashlib
+
+__all__ = ["ETAG", "nk", "prepared_table", "table_name"]
+
+ETAG = "_etag"
+"""Each raw table keeps the row's ``@odata.etag`` under this name."""
+
+
+def table_name(system: str, entity: str, filter: str | None = None) -> str:
+    """The raw snapshot table of one entity, e.g. ``fno__Warehouses``.
+
+    An entity read with a rule's OData filter gets its own table (the service filters, so
+    the semantics are the service's): ``fno__Projects__<8 hex of the filter>``.
+    """
+    if not filter:
+        return f"{system}__{entity}"
+    return f"{system}__{entity}__{hashlib.sha256(filter.encode()).hexdigest()[:8]}"
+
+
+def nk(column: str) -> str:
+    """The stored normalised (trimmed, case-folded) twin of a joined column."""
+    return f"_nk_{column}"
+
+
+def prepared_table(rule: str, side: str) -> str:
+    """The flat table a rule's diff reads for one side: ``prep__<rule>__source|target``."""
+    return f"prep__{rule}__{side}"

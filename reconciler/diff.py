@@ -384,7 +384,15 @@ def _drift_sql(sides: _Sides) -> str:
         "t._orphan_eligible",
     ]
     selected += [f"s.o{i} AS s_o{i}, t.o{i} AS t_o{i}" for i in range(len(rule.keys))]
-    selected += [f"s.f{i} AS s_f{i}, t.f{i} AS t_f{i}, {d} AS d{i}" for i, d in enumerate(differs)]
+    selected += [
+        f"{_out(m, f's.f{i}')} AS s_f{i}, {_out(m, f't.f{i}')} AS t_f{i}, {d} AS d{i}"
+        for i, (m, d) in enumerate(zip(rule.fields, differs, strict=True))
+    ]
+    selected += [
+        f"CAST(coalesce(s.f{i}, 0) - coalesce(t.f{i}, 0) AS DOUBLE) AS delta{i}"
+        for i, m in enumerate(rule.fields)
+        if m.adjust
+    ]
     for index, link in enumerate(rule.links):
         selected.append(f"s.l{index} AS l{index}")
         selected += [f"s.m{index}_{p} AS m{index}_{p}" for p in range(len(link.on))]
@@ -400,6 +408,12 @@ def _drift_sql(sides: _Sides) -> str:
         WHERE (t.k0 IS NULL AND NOT ({skip_zero})) OR (s.k0 IS NULL AND {orphans})
             OR (s.k0 IS NOT NULL AND t.k0 IS NOT NULL AND ({changed}))
     """
+
+
+def _out(mapped: FieldMap, column: str) -> str:
+    """Numbers leave SQL as doubles: exact decimals were needed for rounding and comparing,
+    not for the plan file (and Python Decimals are slow to make by the hundred thousand)."""
+    return f"CAST({column} AS DOUBLE)" if mapped.compare == "number" else column
 
 
 def _zero_adjust_condition(rule: Rule) -> str:
@@ -476,8 +490,9 @@ def _missing(
     }
     if kind == "adjust":
         index, mapped = _adjusted(rule)
-        to = row[f"s_f{index}"]
-        changes = {mapped.target: {"from": None, "to": to, "delta": to}}
+        changes = {
+            mapped.target: {"from": None, "to": row[f"s_f{index}"], "delta": row[f"delta{index}"]}
+        }
     else:
         changes.update(
             {m.target: {"from": None, "to": row[f"s_f{i}"]} for i, m in enumerate(rule.fields)}
@@ -497,7 +512,7 @@ def _changed(
     if adjusted and rule.actions.changed == "adjust":
         index, mapped = adjusted[0]
         before, after = row[f"t_f{index}"], row[f"s_f{index}"]
-        changes = {mapped.target: {"from": before, "to": after, "delta": _delta(after, before)}}
+        changes = {mapped.target: {"from": before, "to": after, "delta": row[f"delta{index}"]}}
         links = _links(rule, row, company, companies, range(len(rule.links)))
         actions.append(
             _action(
@@ -590,13 +605,6 @@ def _links(
 
 def _adjusted(rule: Rule) -> tuple[int, FieldMap]:
     return next((i, m) for i, m in enumerate(rule.fields) if m.adjust)
-
-
-def _delta(after: Any, before: Any) -> Any:
-    """Exact: snapshot numbers are decimals."""
-    if after is None or before is None:
-        return after
-    return after - before
 
 
 def _action(

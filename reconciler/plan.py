@@ -131,7 +131,7 @@ class Plan:
 
 def action_id(rule: str, kind: str, finding: str | None, company: str, key: Sequence[str]) -> str:
     """Stable id from what the action is about, so the same drift keeps its id across plans."""
-    material = json.dumps([rule, kind, finding or "", company, [k.casefold() for k in key]])
+    material = "\x1f".join((rule, kind, finding or "", company, *(k.casefold() for k in key)))
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 

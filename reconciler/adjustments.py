@@ -12,32 +12,21 @@ already the planned "to" -> nothing to do (a re-run); anything else -> a conflic
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from reconciler.connectors.base import Connector, Document, DocumentWriter, Link
 from reconciler.errors import ServiceError
+from reconciler.outcomes import Outcome
 from reconciler.plan import Action
 from reconciler.rules import Rule
 
-__all__ = ["AdjustOutcome", "post_fs_inventory_adjustments"]
+__all__ = ["post_fs_inventory_adjustments"]
 
 HEADER = "msdyn_inventoryadjustments"
 LINE = "msdyn_inventoryadjustmentproducts"
 HEADER_LINK = "msdyn_warehouse"
 LINE_LINKS = ("msdyn_product", "msdyn_unit")
 PARENT = "msdyn_inventoryadjustment"
-
-
-@dataclass(frozen=True)
-class AdjustOutcome:
-    """What happened to one adjust action (mirrors apply's Outcome fields)."""
-
-    action_id: str
-    status: str
-    detail: str = ""
-    record_id: str | None = None
-    conflicts: dict[str, dict[str, Any]] | None = None
 
 
 LinkResolver = Callable[[Action], list[Link] | str]
@@ -49,14 +38,13 @@ def post_fs_inventory_adjustments(
     connector: Connector,
     resolve: LinkResolver,
     label: str,
-) -> list[AdjustOutcome]:
+) -> list[Outcome]:
     """Post the actions (all of one rule) as one adjustment document per warehouse."""
     if not isinstance(connector, DocumentWriter):
         return [
-            AdjustOutcome(a.id, "failed", f"{connector.system} cannot post adjustments")
-            for a in actions
+            Outcome(a.id, "failed", f"{connector.system} cannot post adjustments") for a in actions
         ]
-    outcomes: list[AdjustOutcome] = []
+    outcomes: list[Outcome] = []
     for warehouse, group in _by_warehouse(actions, resolve, outcomes).items():
         ready: list[tuple[Action, list[Link]]] = []
         for action, links in group:
@@ -71,19 +59,19 @@ def post_fs_inventory_adjustments(
 
 
 def _by_warehouse(
-    actions: Sequence[Action], resolve: LinkResolver, outcomes: list[AdjustOutcome]
+    actions: Sequence[Action], resolve: LinkResolver, outcomes: list[Outcome]
 ) -> dict[Link, list[tuple[Action, list[Link]]]]:
     groups: dict[Link, list[tuple[Action, list[Link]]]] = {}
     for action in actions:
         links = resolve(action)
         if isinstance(links, str):
-            outcomes.append(AdjustOutcome(action.id, "skipped", links))
+            outcomes.append(Outcome(action.id, "skipped", links))
             continue
         by_nav = {link.navigation: link for link in links}
         missing = [nav for nav in (HEADER_LINK, *LINE_LINKS) if nav not in by_nav]
         if missing:
             outcomes.append(
-                AdjustOutcome(
+                Outcome(
                     action.id,
                     "failed",
                     f"an FS inventory adjustment needs links {', '.join(missing)}; "
@@ -95,9 +83,7 @@ def _by_warehouse(
     return groups
 
 
-def _recheck(
-    action: Action, rule: Rule, connector: Connector, links: list[Link]
-) -> AdjustOutcome | None:
+def _recheck(action: Action, rule: Rule, connector: Connector, links: list[Link]) -> Outcome | None:
     """None when the row still holds the planned 'from'; else the outcome to report."""
     field, change = next(iter(action.changes.items()))
     tolerance = next((m.tolerance for m in rule.fields if m.target == field), 0.0)
@@ -115,8 +101,8 @@ def _recheck(
     if _close(now, planned_from, tolerance):
         return None
     if _close(now, change["to"], tolerance):
-        return AdjustOutcome(action.id, "unchanged", "already at the planned quantity")
-    return AdjustOutcome(
+        return Outcome(action.id, "unchanged", "already at the planned quantity")
+    return Outcome(
         action.id,
         "conflict",
         "the on-hand quantity changed since the plan; left alone",
@@ -130,7 +116,7 @@ def _post(
     ready: list[tuple[Action, list[Link]]],
     rule: Rule,
     label: str,
-) -> list[AdjustOutcome]:
+) -> list[Outcome]:
     lines = []
     for action, links in ready:
         change = next(iter(action.changes.values()))
@@ -149,9 +135,9 @@ def _post(
     try:
         created = connector.create_document(document)
     except ServiceError as exc:
-        return [AdjustOutcome(action.id, "failed", str(exc)) for action, _ in ready]
+        return [Outcome(action.id, "failed", str(exc)) for action, _ in ready]
     return [
-        AdjustOutcome(action.id, "applied", "adjusted", record_id=line.record_id)
+        Outcome(action.id, "applied", "adjusted", record_id=line.record_id)
         for (action, _), line in zip(ready, created[1:], strict=False)
     ]
 

@@ -12,49 +12,20 @@ action runs in plan order:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from reconciler.adjustments import post_fs_inventory_adjustments
 from reconciler.config import Profile, profile_identity
 from reconciler.connectors.base import Connector, Link, Row
 from reconciler.errors import PreconditionFailedError, ServiceError, StalePlanError
+from reconciler.outcomes import ApplyResult, Outcome
 from reconciler.plan import Action, Plan
 from reconciler.rules import FieldMap, Rule, RuleSet
 
 __all__ = ["ApplyResult", "Outcome", "apply_plan", "check_plan_fits"]
 
-Status = Literal["applied", "unchanged", "conflict", "failed", "skipped", "reported"]
-ProgressCallback = Callable[[Action, "Outcome"], None]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one action."""
-
-    action_id: str
-    status: Status
-    detail: str = ""
-    record_id: str | None = None
-    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass
-class ApplyResult:
-    """All outcomes of one apply run."""
-
-    outcomes: list[Outcome] = field(default_factory=list)
-    requests: int = 0
-
-    def counts(self) -> Counter[str]:
-        return Counter(outcome.status for outcome in self.outcomes)
-
-    @property
-    def ok(self) -> bool:
-        counts = self.counts()
-        return counts["conflict"] == 0 and counts["failed"] == 0 and counts["skipped"] == 0
+ProgressCallback = Callable[[Action, Outcome], None]
 
 
 def check_plan_fits(plan: Plan, rules: RuleSet, profile: Profile) -> None:
@@ -136,11 +107,7 @@ def _adjust(
     def resolve(action: Action) -> list[Link] | str:
         return _resolve_links(action, finished)
 
-    posted = post_fs_inventory_adjustments(group, rule, connector, resolve, label)
-    return [
-        Outcome(o.action_id, o.status, o.detail, o.record_id, o.conflicts or {})  # type: ignore[arg-type]
-        for o in posted
-    ]
+    return post_fs_inventory_adjustments(group, rule, connector, resolve, label)
 
 
 def _run_one(

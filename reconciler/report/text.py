@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from reconciler.apply import ApplyResult
+from reconciler.outcomes import ApplyResult
 from reconciler.plan import KIND_ORDER, Action, Plan
 
 __all__ = ["apply_summary", "plan_headline", "plan_view"]

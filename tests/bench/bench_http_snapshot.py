@@ -7,7 +7,7 @@ Reported, measured in one run: wall time, rows/s, and HTTP requests per table ag
 lower bound (rows / page size, F&O pages of 10,000, Dataverse of 5,000).
 
 Run:  python -m tests.bench.bench_http_snapshot [--rows 1000000]
-(or ``python -m pytest tests/bench -m bench -s`` for a 100k-row run).
+(or ``python -m pytest tests/bench/bench_http_snapshot.py -s`` for a 100k-row run).
 """
 
 from __future__ import annotations

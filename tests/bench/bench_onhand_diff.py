@@ -10,7 +10,7 @@ kind. Reported, measured in one run:
 * peak RSS of the process that plans; rows/s.
 
 Run:  python -m tests.bench.bench_onhand_diff [--rows 10000000] [--dir /tmp/bench]
-(or ``python -m pytest tests/bench -m bench -s`` for a 1M-row run). Not part of the
+(or ``python -m pytest tests/bench/bench_onhand_diff.py -s`` for a 1M-row run). Not part of the
 regular suite; nothing here asserts a time.
 """
 

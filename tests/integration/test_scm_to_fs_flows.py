@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply import ApplyResult, apply_plan
+from reconciler.apply import apply_plan
 from reconciler.config import Profile
+from reconciler.outcomes import ApplyResult
 from reconciler.plan import Action, Plan
 from reconciler.planner import make_plan
 from reconciler.rules import RuleSet

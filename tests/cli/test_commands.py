@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from reconciler.cli import main
 from reconciler.config import SANDBOX_SECRET_ENV
 from reconciler.rules import default_rules_dir
-from reconciler.sandbox import RunningSandbox
+from reconciler.sandbox import RunningSandbox, Sandbox
+from reconciler.sandbox.datadir import save_data_dir
 from tests.conftest import write_profile
 
 
@@ -166,11 +167,20 @@ def test_wrong_tenant_and_wrong_resource_exit_1_with_names(
     assert wrong_url in out and "AADSTS500011" in out
 
 
-def test_sandbox_serve_writes_a_working_profile(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", ["seed", "data"])
+def test_sandbox_serve_writes_a_working_profile(tmp_path: Path, source: str) -> None:
     exe = Path(sys.executable).with_name("reconcile")
     profile_path = tmp_path / "sandbox.toml"
+    if source == "seed":
+        world_args = ["--seed", "demo"]
+    else:  # the same world, as a folder of OData payloads a user could have captured
+        data = tmp_path / "data"
+        world = Sandbox.from_seed("demo", seed=7)
+        save_data_dir(world, data)
+        (data / "companies.json").write_text(json.dumps(world.companies))
+        world_args = ["--data", str(data)]
     server = subprocess.Popen(
-        [str(exe), "sandbox", "serve", "--seed", "demo", "--profile-out", str(profile_path)],
+        [str(exe), "sandbox", "serve", *world_args, "--profile-out", str(profile_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -12,6 +12,7 @@ already the planned "to" -> nothing to do (a re-run); anything else -> a conflic
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from reconciler.connectors.base import Connector, Document, DocumentWriter, Link
@@ -38,8 +39,13 @@ def post_fs_inventory_adjustments(
     connector: Connector,
     resolve: LinkResolver,
     label: str,
+    uncertain: AbstractSet[str] = frozenset(),
 ) -> list[Outcome]:
-    """Post the actions (all of one rule) as one adjustment document per warehouse."""
+    """Post the actions (all of one rule) as one adjustment document per warehouse.
+
+    ``uncertain`` actions may have been posted by a run that died before recording it:
+    their line (named after the action id, the idempotency key) is looked up first.
+    """
     if not isinstance(connector, DocumentWriter):
         return [
             Outcome(a.id, "failed", f"{connector.system} cannot post adjustments") for a in actions
@@ -48,7 +54,8 @@ def post_fs_inventory_adjustments(
     for warehouse, group in _by_warehouse(actions, resolve, outcomes).items():
         ready: list[tuple[Action, list[Link]]] = []
         for action, links in group:
-            outcome = _recheck(action, rule, connector, links)
+            outcome = _posted_before(action, connector) if action.id in uncertain else None
+            outcome = outcome or _recheck(action, rule, connector, links)
             if outcome is None:
                 ready.append((action, links))
             else:
@@ -81,6 +88,15 @@ def _by_warehouse(
             continue
         groups.setdefault(by_nav[HEADER_LINK], []).append((action, links))
     return groups
+
+
+def _posted_before(action: Action, connector: Connector) -> Outcome | None:
+    """The line an earlier run posted for this action, found by its idempotency key."""
+    lines = connector.find(LINE, {"msdyn_name": action.id}, [f"{LINE[:-1]}id"])
+    if not lines:
+        return None
+    record_id = str(lines[0].get(f"{LINE[:-1]}id") or "") or None
+    return Outcome(action.id, "applied", "adjusted by an earlier run", record_id=record_id)
 
 
 def _recheck(action: Action, rule: Rule, connector: Connector, links: list[Link]) -> Outcome | None:

@@ -13,12 +13,14 @@ action runs in plan order:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reconciler.adjustments import post_fs_inventory_adjustments
 from reconciler.config import Profile, profile_identity
 from reconciler.connectors.base import Connector, Link, Row
 from reconciler.errors import PreconditionFailedError, ServiceError, StalePlanError
+from reconciler.journal import DONE, Journal
 from reconciler.outcomes import ApplyResult, Outcome
 from reconciler.plan import Action, Plan
 from reconciler.rules import FieldMap, Rule, RuleSet
@@ -56,28 +58,70 @@ def apply_plan(
     connectors: Mapping[str, Connector],
     *,
     on_outcome: ProgressCallback | None = None,
+    journal: Journal | None = None,
 ) -> ApplyResult:
-    """Execute the plan's actions in order and return every outcome."""
+    """Execute the plan's actions in order and return every outcome.
+
+    With a ``journal``, actions an earlier run of this plan finished are not repeated, and
+    actions whose earlier outcome is unknown (``sent``, then the process died) are checked
+    before anything is sent again.
+    """
     check_plan_fits(plan, rules, profile)
     result = ApplyResult()
     before = sum(connector.request_count for connector in connectors.values())
+    previous = journal.previous() if journal else {}
     finished: dict[str, Outcome] = {}
-    label = f"reconciler {plan.snapshot.get('id', '')[7:19]} {plan.created_at}"
+    label = f"reconciler {plan.plan_id[7:19]} {plan.created_at}"
     for group in _groups(plan.actions):
-        first = group[0]
-        rule = rules.get(first.rule)
-        connector = connectors[first.system]
-        if first.kind == "adjust":
-            outcomes = _adjust(group, rule, connector, finished, label)
-        else:
-            outcomes = [_run_one(first, rule, connector, finished)]
+        outcomes = [_earlier(previous[a.id]) for a in group if _is_done(previous.get(a.id))]
+        todo = [a for a in group if not _is_done(previous.get(a.id))]
+        if todo:
+            uncertain = {a.id for a in todo if previous.get(a.id) == "sent"}
+            outcomes += _run_group(todo, rules, connectors, finished, label, uncertain, journal)
+        by_id = {action.id: action for action in group}
         for outcome in outcomes:
             finished[outcome.action_id] = outcome
             result.outcomes.append(outcome)
             if on_outcome:
-                on_outcome(next(a for a in group if a.id == outcome.action_id), outcome)
+                on_outcome(by_id[outcome.action_id], outcome)
     result.requests = sum(connector.request_count for connector in connectors.values()) - before
     return result
+
+
+def _run_group(
+    todo: list[Action],
+    rules: RuleSet,
+    connectors: Mapping[str, Connector],
+    finished: Mapping[str, Outcome],
+    label: str,
+    uncertain: set[str],
+    journal: Journal | None,
+) -> list[Outcome]:
+    """Run single actions or one rule's adjustments, journaling before and after."""
+    first = todo[0]
+    rule = rules.get(first.rule)
+    connector = connectors[first.system]
+    writes = [a.id for a in todo if a.kind != "report"]
+    if journal and writes:
+        journal.sent(writes)
+    if first.kind == "adjust":
+        outcomes = _adjust(todo, rule, connector, finished, label, uncertain)
+    else:
+        outcomes = [_run_one(first, rule, connector, finished)]
+    if journal:
+        for outcome in outcomes:
+            if outcome.status != "reported":
+                journal.record(outcome)
+    return outcomes
+
+
+def _is_done(previous: Outcome | str | None) -> bool:
+    return isinstance(previous, Outcome) and previous.status in DONE
+
+
+def _earlier(previous: Outcome | str) -> Outcome:
+    assert isinstance(previous, Outcome)
+    return replace(previous, detail=f"{previous.detail} (in an earlier run)".strip())
 
 
 def _groups(actions: Sequence[Action]) -> list[list[Action]]:
@@ -103,11 +147,12 @@ def _adjust(
     connector: Connector,
     finished: Mapping[str, Outcome],
     label: str,
+    uncertain: set[str],
 ) -> list[Outcome]:
     def resolve(action: Action) -> list[Link] | str:
         return _resolve_links(action, finished)
 
-    return post_fs_inventory_adjustments(group, rule, connector, resolve, label)
+    return post_fs_inventory_adjustments(group, rule, connector, resolve, label, uncertain)
 
 
 def _run_one(

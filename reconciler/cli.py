@@ -18,6 +18,7 @@ from reconciler.apply import apply_plan, check_plan_fits
 from reconciler.cli_sandbox import demo, sandbox
 from reconciler.clikit import EXIT_DRIFT, EXIT_ERROR, console, errors, page_progress, progress
 from reconciler.config import Profile, load_profile
+from reconciler.journal import open_journal
 from reconciler.plan import Plan, dumps, load_plan, save_plan
 from reconciler.planner import make_plan
 from reconciler.report.text import apply_summary, plan_view
@@ -196,6 +197,8 @@ def apply(plan_path: Path, profile_path: Path, rules_dir: Path | None) -> None:
     Refuses a plan made from other rules or for another environment. Updates carry the
     planned ETag (If-Match): a row changed since the plan is a conflict and is left alone.
     Creates look the key up first, so running a plan twice never duplicates a record.
+    Progress is journaled beside the snapshots: re-running an interrupted apply resumes it,
+    skipping what is done and checking what was in flight, so nothing is doubled.
     Exit 0 when every action applied (or was already in place), 1 otherwise.
     """
     profile = load_profile(profile_path)
@@ -204,10 +207,13 @@ def apply(plan_path: Path, profile_path: Path, rules_dir: Path | None) -> None:
     check_plan_fits(saved, rules, profile)
     out = console()
     with (
+        open_journal(profile.snapshots_dir, saved.plan_id) as journal,
         open_connectors(profile, rules) as connectors,
         progress(out, len(saved.actions), "Applying") as step,
     ):
-        result = apply_plan(saved, rules, profile, connectors, on_outcome=lambda _a, _o: step())
+        result = apply_plan(
+            saved, rules, profile, connectors, on_outcome=lambda _a, _o: step(), journal=journal
+        )
     out.print(apply_summary(result, saved))
     if not result.ok:
         sys.exit(EXIT_ERROR)

@@ -13,6 +13,7 @@ from rich.console import Console
 from reconciler.apply import apply_plan
 from reconciler.clikit import EXIT_ERROR, console, errors
 from reconciler.config import SANDBOX_SECRET_ENV, Profile, load_profile, sandbox_profile_text
+from reconciler.journal import open_journal
 from reconciler.plan import save_plan
 from reconciler.planner import make_plan
 from reconciler.report.text import apply_summary, plan_view
@@ -136,8 +137,11 @@ def _demo_cycle(profile: Profile, folder: Path, out: Console) -> int:
     save_plan(first, folder / "plan.json")
     out.print(plan_view(first))
     out.rule("2. apply")
-    with open_connectors(profile, rules) as connectors:
-        result = apply_plan(first, rules, profile, connectors)
+    with (
+        open_journal(profile.snapshots_dir, first.plan_id) as journal,
+        open_connectors(profile, rules) as connectors,
+    ):
+        result = apply_plan(first, rules, profile, connectors, journal=journal)
     out.print(apply_summary(result, first))
     out.rule("3. plan again")
     second = make_plan(snapshot_now(profile, rules).path, rules, profile)

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,9 +117,27 @@ class Plan:
         """True when anything would be written or reported."""
         return bool(self.actions)
 
+    @cached_property
+    def plan_id(self) -> str:
+        """Content hash: the journal keys apply progress by it, so a resumed apply continues
+        exactly this plan (and a hand-edited plan is a different one)."""
+        material = json.dumps(
+            [
+                self.profile,
+                self.rules_hash,
+                self.snapshot.get("id"),
+                [action.to_json() for action in self.actions],
+            ],
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return "sha256:" + hashlib.sha256(material.encode()).hexdigest()
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format_version": self.format_version,
+            "plan_id": self.plan_id,
             "created_at": self.created_at,
             "profile": self.profile,
             "rules_hash": self.rules_hash,

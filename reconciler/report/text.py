@@ -118,6 +118,11 @@ def apply_summary(result: ApplyResult, plan: Plan) -> RenderableType:
         str(result.requests),
     )
     parts: list[RenderableType] = [table]
+    earlier = sum(1 for o in result.outcomes if o.detail.endswith("(in an earlier run)"))
+    if earlier:
+        parts.append(
+            Text(f"Resumed: {earlier} action(s) were done by an earlier run of this plan.")
+        )
     by_id = {action.id: action for action in plan.actions}
     problems = [o for o in result.outcomes if o.status in ("conflict", "failed", "skipped")]
     if problems:

@@ -32,6 +32,7 @@ from reconciler.sandbox.messages import (
     preferences,
     text_response,
 )
+from reconciler.sandbox.odata_filter import Binary, Literal, Node, Property
 from reconciler.sandbox.odata_query import (
     OrderItem,
     QueryOptions,
@@ -180,9 +181,13 @@ class DataverseService:
         return options
 
     def _matching(self, table: TableDef, options: QueryOptions) -> list[DataverseRecord]:
-        records = self._store.snapshot(table.entity_set)
         if options.filter is None:
-            return records
+            return self._store.snapshot(table.entity_set)
+        lookup = _indexed_lookup(options.filter)
+        if lookup is None:
+            records = self._store.snapshot(table.entity_set)
+        else:  # like Dataverse's index on every lookup column: only candidate rows are read
+            records = self._store.find(table.entity_set, *lookup)
         columns = self._store.known_columns(table.entity_set)
         evaluator = DataverseFilter(options.filter, table, columns)
         return [record for record in records if evaluator.matches(record.row)]
@@ -297,6 +302,23 @@ def _record_id(table: TableDef, segment: Segment) -> str:
     if not isinstance(value, uuid.UUID):
         raise ServiceError(400, "Bad Request - Error in query syntax.", code=INVALID_QUERY)
     return str(value)
+
+
+def _indexed_lookup(node: Node) -> tuple[str, str] | None:
+    """A top-level ``_x_value eq <guid>`` conjunct: (column, canonical id) to index on."""
+    if isinstance(node, Binary) and node.op == "and":
+        return _indexed_lookup(node.left) or _indexed_lookup(node.right)
+    if (
+        isinstance(node, Binary)
+        and node.op == "eq"
+        and isinstance(node.left, Property)
+        and node.left.name.startswith("_")
+        and node.left.name.endswith("_value")
+        and isinstance(node.right, Literal)
+        and isinstance(node.right.value, uuid.UUID)
+    ):
+        return node.left.name, str(node.right.value)
+    return None
 
 
 def _ordered(records: list[DataverseRecord], order: list[OrderItem]) -> list[DataverseRecord]:

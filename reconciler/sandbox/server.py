@@ -11,6 +11,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reconciler.sandbox.app import create_app
 from reconciler.sandbox.world import Sandbox
@@ -96,9 +97,22 @@ class _ResponsiveServer(uvicorn.Server):
                 return
 
 
+class _NoDelayH11Protocol(H11Protocol):
+    """Turn off Nagle's algorithm on each connection. uvicorn writes a response's headers and
+    body separately; with Nagle on, the body waits for the client's delayed ACK, which made
+    every keep-alive request on loopback take ~40 ms."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
+
 def _server(sandbox: Sandbox) -> uvicorn.Server:
     config = uvicorn.Config(
         create_app(sandbox),
+        http=_NoDelayH11Protocol,
         log_level="warning",
         access_log=False,
         lifespan="off",

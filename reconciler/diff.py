@@ -514,19 +514,7 @@ def _changed(
         before, after = row[f"t_f{index}"], row[f"s_f{index}"]
         changes = {mapped.target: {"from": before, "to": after, "delta": row[f"delta{index}"]}}
         links = _links(rule, row, company, companies, range(len(rule.links)))
-        actions.append(
-            _action(
-                rule,
-                "adjust",
-                company,
-                values,
-                key,
-                changes,
-                links=links,
-                etag=row["_etag"],
-                target_id=row["_id"],
-            )
-        )
+        actions.append(_on_row(rule, "adjust", company, values, key, changes, links, row))
     writable = [(i, m) for i, m in differing if not m.adjust and m.writable]
     readonly = [(i, m) for i, m in differing if not m.adjust and not m.writable]
     if writable and rule.actions.changed in ("update", "report"):
@@ -538,19 +526,7 @@ def _changed(
                 if any(m.link == link.name for _, m in writable)
             ]
             links = _links(rule, row, company, companies, needed)
-            actions.append(
-                _action(
-                    rule,
-                    "update",
-                    company,
-                    values,
-                    key,
-                    changes,
-                    links=links,
-                    etag=row["_etag"],
-                    target_id=row["_id"],
-                )
-            )
+            actions.append(_on_row(rule, "update", company, values, key, changes, links, row))
         else:
             readonly += writable
     if readonly:
@@ -630,6 +606,30 @@ def _action(
         links=links,
         etag=etag,
         target_id=target_id,
+    )
+
+
+def _on_row(
+    rule: Rule,
+    kind: Kind,
+    company: str,
+    values: Sequence[Any],
+    key: dict[str, Any],
+    changes: dict[str, dict[str, Any]],
+    links: dict[str, dict[str, Any]],
+    row: dict[str, Any],
+) -> Action:
+    """An action on an existing target row: guarded by that row's ETag."""
+    return _action(
+        rule,
+        kind,
+        company,
+        values,
+        key,
+        changes,
+        links=links,
+        etag=row["_etag"],
+        target_id=row["_id"],
     )
 
 

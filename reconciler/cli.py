@@ -18,8 +18,9 @@ from reconciler.apply import apply_plan, check_plan_fits
 from reconciler.cli_sandbox import demo, sandbox
 from reconciler.clikit import EXIT_DRIFT, EXIT_ERROR, console, errors, page_progress, progress
 from reconciler.config import Profile, load_profile
+from reconciler.errors import ReconcilerError
 from reconciler.journal import open_journal
-from reconciler.plan import Plan, dumps, load_plan, save_plan
+from reconciler.plan import Plan, dumps, load_plan, save_plan, scope_plan
 from reconciler.planner import make_plan
 from reconciler.report.text import apply_summary, plan_view
 from reconciler.rules import RuleSet, default_rules_dir, load_rules
@@ -186,12 +187,38 @@ def show(plan_path: Path, output_format: str, limit: int) -> None:
 
 
 @main.command()
-@click.argument("plan_path", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("plan_path", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @profile_option
 @rules_option
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    help="Without PLAN_PATH: apply the fresh plan without asking (pipelines).",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="RULE",
+    help="Exceptional: apply only this rule's actions (and what they depend on).",
+)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="RULE",
+    help="Exceptional: leave this rule's actions (and what depends on them) out.",
+)
 @errors
-def apply(plan_path: Path, profile_path: Path, rules_dir: Path | None) -> None:
-    """Apply exactly the saved plan.
+def apply(
+    plan_path: Path | None,
+    profile_path: Path,
+    rules_dir: Path | None,
+    auto_approve: bool,
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+) -> None:
+    """Apply exactly the saved plan (or, without PLAN_PATH, a fresh one after confirmation).
 
     \b
     Refuses a plan made from other rules or for another environment. Updates carry the
@@ -199,13 +226,23 @@ def apply(plan_path: Path, profile_path: Path, rules_dir: Path | None) -> None:
     Creates look the key up first, so running a plan twice never duplicates a record.
     Progress is journaled beside the snapshots: re-running an interrupted apply resumes it,
     skipping what is done and checking what was in flight, so nothing is doubled.
+    --target/--exclude are for recovery work, not routine runs; dependencies are honoured.
     Exit 0 when every action applied (or was already in place), 1 otherwise.
     """
     profile = load_profile(profile_path)
-    saved = load_plan(plan_path)
     rules = _load_rules_for(profile, rules_dir, ())
-    check_plan_fits(saved, rules, profile)
     out = console()
+    if plan_path is None:
+        saved = make_plan(_take_snapshot(profile, rules).path, rules, profile)
+        out.print(plan_view(saved))
+        if saved.changes_count() == 0:
+            return
+        _confirm(auto_approve)
+    else:
+        saved = load_plan(plan_path)
+    check_plan_fits(saved, rules, profile)
+    if targets or excludes:
+        saved = scope_plan(saved, targets, excludes)
     with (
         open_journal(profile.snapshots_dir, saved.plan_id) as journal,
         open_connectors(profile, rules) as connectors,
@@ -217,6 +254,19 @@ def apply(plan_path: Path, profile_path: Path, rules_dir: Path | None) -> None:
     out.print(apply_summary(result, saved))
     if not result.ok:
         sys.exit(EXIT_ERROR)
+
+
+def _confirm(auto_approve: bool) -> None:
+    """Writing without a reviewed plan file needs a yes, typed or given as --auto-approve."""
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise ReconcilerError(
+            "refusing to apply an unreviewed plan without a terminal to confirm on: pass "
+            "--auto-approve, or save a plan with `reconcile plan --out` and apply that file"
+        )
+    if not click.confirm("Apply these changes to SCM and FS?", default=False):
+        raise ReconcilerError("apply cancelled; nothing was written")
 
 
 @main.group()

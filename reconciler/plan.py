@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +27,7 @@ __all__ = [
     "load_plan",
     "order_actions",
     "save_plan",
+    "scope_plan",
     "summarize",
 ]
 
@@ -219,3 +220,32 @@ def load_plan(path: Path) -> Plan:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise PlanError(f"plan file {path} is missing or has a malformed field: {exc}") from None
+
+
+def scope_plan(plan: Plan, targets: Sequence[str] = (), excludes: Sequence[str] = ()) -> Plan:
+    """The part of a plan that ``--target``/``--exclude`` select, dependencies honoured.
+
+    Targeted rules bring along the actions they depend on (a create an adjustment needs);
+    excluded rules take along the actions that depend on them, which could not apply.
+    """
+    unknown = sorted((set(targets) | set(excludes)) - set(plan.rules))
+    if unknown:
+        raise PlanError(
+            f"no rule named {', '.join(unknown)} in this plan; its rules: {', '.join(plan.rules)}"
+        )
+    by_id = {action.id: action for action in plan.actions}
+    keep = {a.id for a in plan.actions if not targets or a.rule in targets}
+    pending = list(keep)
+    while pending:
+        for dependency in by_id[pending.pop()].depends_on:
+            if dependency in by_id and dependency not in keep:
+                keep.add(dependency)
+                pending.append(dependency)
+    dropped = {a.id for a in plan.actions if a.rule in excludes}
+    changed = True
+    while changed:
+        extra = {a.id for a in plan.actions if a.id not in dropped and dropped & set(a.depends_on)}
+        changed = bool(extra)
+        dropped |= extra
+    actions = tuple(a for a in plan.actions if a.id in keep and a.id not in dropped)
+    return replace(plan, actions=actions)

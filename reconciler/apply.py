@@ -19,7 +19,7 @@ from typing import Any
 from reconciler.adjustments import post_fs_inventory_adjustments
 from reconciler.config import Profile, profile_identity
 from reconciler.connectors.base import Connector, Link, Row
-from reconciler.errors import PreconditionFailedError, ServiceError, StalePlanError
+from reconciler.errors import PlanError, PreconditionFailedError, ServiceError, StalePlanError
 from reconciler.journal import DONE, Journal
 from reconciler.outcomes import ApplyResult, Outcome
 from reconciler.plan import Action, Plan
@@ -59,6 +59,7 @@ def apply_plan(
     *,
     on_outcome: ProgressCallback | None = None,
     journal: Journal | None = None,
+    allow_deactivate: bool = False,
 ) -> ApplyResult:
     """Execute the plan's actions in order and return every outcome.
 
@@ -67,6 +68,12 @@ def apply_plan(
     before anything is sent again.
     """
     check_plan_fits(plan, rules, profile)
+    deactivations = sum(1 for action in plan.actions if action.kind == "deactivate")
+    if deactivations and not allow_deactivate:
+        raise PlanError(
+            f"the plan deactivates {deactivations} record(s); nothing was written. Review them "
+            "(`reconcile show`) and pass --allow-deactivate to apply them."
+        )
     result = ApplyResult()
     before = sum(connector.request_count for connector in connectors.values())
     previous = journal.previous() if journal else {}
@@ -166,7 +173,7 @@ def _run_one(
     try:
         if action.kind == "create":
             return _create(action, rule, connector, links)
-        if action.kind == "update":
+        if action.kind in ("update", "deactivate"):
             return _update(action, rule, connector, links)
     except ServiceError as exc:
         return Outcome(action.id, "failed", str(exc))

@@ -209,6 +209,11 @@ def show(plan_path: Path, output_format: str, limit: int) -> None:
     metavar="RULE",
     help="Exceptional: leave this rule's actions (and what depends on them) out.",
 )
+@click.option(
+    "--allow-deactivate",
+    is_flag=True,
+    help='Let the plan deactivate orphans (rules with orphan = "deactivate").',
+)
 @errors
 def apply(
     plan_path: Path | None,
@@ -217,6 +222,7 @@ def apply(
     auto_approve: bool,
     targets: tuple[str, ...],
     excludes: tuple[str, ...],
+    allow_deactivate: bool,
 ) -> None:
     """Apply exactly the saved plan (or, without PLAN_PATH, a fresh one after confirmation).
 
@@ -249,7 +255,13 @@ def apply(
         progress(out, len(saved.actions), "Applying") as step,
     ):
         result = apply_plan(
-            saved, rules, profile, connectors, on_outcome=lambda _a, _o: step(), journal=journal
+            saved,
+            rules,
+            profile,
+            connectors,
+            on_outcome=lambda _a, _o: step(),
+            journal=journal,
+            allow_deactivate=allow_deactivate,
         )
     out.print(apply_summary(result, saved))
     if not result.ok:

@@ -449,6 +449,13 @@ def _orphan(rule: Rule, row: dict[str, Any], company: str) -> list[Action]:
     if rule.actions.orphan == "ignore" or not row["_orphan_eligible"]:
         return []
     values = [row[f"t_o{i}"] for i in range(len(rule.keys))]
+    if rule.actions.orphan == "deactivate":
+        changes: dict[str, dict[str, Any]] = {
+            "statecode": {"from": 0, "to": 1},
+            "statuscode": {"from": None, "to": 2},
+        }
+        key = _key(rule, company, values)
+        return [_on_row(rule, "deactivate", company, values, key, changes, {}, row)]
     return [
         _finding(
             rule,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from reconciler.rules import FieldMap, Link, Lookup, Rule, Scalar, Side
+from reconciler.rules import STATE, FieldMap, Link, Lookup, Rule, Scalar, Side
 from reconciler.sql import ident, literal
 from reconciler.tables import ETAG, nk, prepared_table, table_name
 
@@ -131,7 +131,10 @@ def _target_sql(rule: Rule, normalised: Normalised) -> str:
     )
     columns += _key_columns(rule, "target", scope, own)
     columns += [f"{scope.ref(m.target)} AS f{index}" for index, m in enumerate(rule.fields)]
-    columns.append(f"{_conditions(scope, rule.actions.orphan_when)} AS _orphan_eligible")
+    eligible = _conditions(scope, rule.actions.orphan_when)
+    if rule.actions.orphan == "deactivate":  # an inactive orphan is already dealt with
+        eligible = f"({eligible} AND coalesce(r.{ident(STATE)}, 0) = 0)"
+    columns.append(f"{eligible} AS _orphan_eligible")
     joins = _lookup_joins(side, scope, normalised)
     return f"SELECT {', '.join(columns)} FROM {_side_table(side)} AS r " + " ".join(joins)
 

@@ -37,6 +37,8 @@ System = Literal["fno", "dataverse"]
 Compare = Literal["text", "number", "boolean"]
 Scalar = str | int | float | bool
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+STATE = "statecode"
+"""Dataverse row state: 0 active, 1 inactive (deactivation writes 1 with statuscode 2)."""
 _REF = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
 
@@ -174,7 +176,7 @@ class Actions(_Model):
 
     missing: Literal["create", "adjust", "report", "ignore"] = "create"
     changed: Literal["update", "adjust", "report", "ignore"] = "update"
-    orphan: Literal["report", "ignore"] = "report"
+    orphan: Literal["report", "ignore", "deactivate"] = "report"
     orphan_when: dict[str, Scalar] = Field(default_factory=dict)
     adjust_with: Literal["fs_inventory_adjustment"] | None = None
     mode: Literal["sync", "reference"] = "sync"
@@ -210,6 +212,8 @@ class Rule(_Model):
             raise ValueError(f"target field(s) mapped twice: {', '.join(duplicates)}")
         self._check_references()
         self._check_adjust()
+        if self.actions.orphan == "deactivate" and self.target.system != "dataverse":
+            raise ValueError('orphan = "deactivate" needs a Dataverse target (statecode)')
         if self.actions.mode == "reference":
             if self.source.label is None:
                 raise ValueError('mode = "reference" needs source.label (how rows are named)')
@@ -314,6 +318,8 @@ class Rule(_Model):
             else:
                 for column, value in self.actions.orphan_when.items():
                     want_ref(column, _compare_of(value))
+                if self.actions.orphan == "deactivate":
+                    want_ref(STATE, "number")
         source_aliases = {lk.name: lk.entity for lk in self.source.lookups}
         for link in self.links:
             want(self.target.system, link.entity, link.id)

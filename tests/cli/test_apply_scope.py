@@ -94,3 +94,50 @@ def test_unknown_rule_in_target_is_refused(profile_path: Path, tmp_path: Path) -
         "apply", str(tmp_path / "plan.json"), "--profile", str(profile_path), "--target", "nope"
     )
     assert code == 1 and "no rule named nope" in out
+
+
+def test_deactivating_orphans_needs_allow_deactivate(
+    world: Sandbox, profile_path: Path, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (Path(__file__).parents[2] / "rules" / "warehouses.toml").read_text()
+    (rules / "warehouses.toml").write_text(
+        text.replace('orphan = "report"', 'orphan = "deactivate"')
+    )
+    plan_file = tmp_path / "plan.json"
+    code, out = run(
+        "plan", "--profile", str(profile_path), "--rules", str(rules), "--out", str(plan_file)
+    )
+    assert code == 0, out
+    orphans = {e["fs_name"] for e in world.seed_manifest["fs_orphan"]}
+    actions = json.loads(plan_file.read_text())["actions"]
+    deactivations = [a for a in actions if a["kind"] == "deactivate"]
+    assert orphans and {a["key"]["msdyn_name"] for a in deactivations} == orphans
+    code, out = run("apply", str(plan_file), "--profile", str(profile_path), "--rules", str(rules))
+    assert code == 1 and "--allow-deactivate" in out
+    targets = {a["target_id"] for a in deactivations}
+    assert all(
+        r["statecode"] == 0
+        for r in world.dataverse.rows("msdyn_warehouses")
+        if r["msdyn_warehouseid"] in targets
+    )
+    code, out = run(
+        "apply",
+        str(plan_file),
+        "--profile",
+        str(profile_path),
+        "--rules",
+        str(rules),
+        "--allow-deactivate",
+    )
+    assert code == 0, out
+    assert all(
+        r["statecode"] == 1
+        for r in world.dataverse.rows("msdyn_warehouses")
+        if r["msdyn_warehouseid"] in targets
+    )
+    code, out = run(
+        "plan", "--profile", str(profile_path), "--rules", str(rules), "--format", "json"
+    )
+    assert not [a for a in json.loads(out)["actions"] if a["kind"] == "deactivate"]

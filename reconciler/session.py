@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Literal
 
 from reconciler.auth import BearerAuth, ClientCredential, TokenProvider
 from reconciler.config import Profile, resolve_secret
@@ -70,9 +71,11 @@ def snapshot_now(
         return take_snapshot(profile, rules, connectors, on_page=on_page)
 
 
-def _client(profile: Profile, service: str, root: str, auth: BearerAuth) -> ODataClient:
+def _client(
+    profile: Profile, service: Literal["fno", "dataverse"], root: str, auth: BearerAuth
+) -> ODataClient:
     return ODataClient(
-        service=service,  # type: ignore[arg-type]
+        service=service,
         root_url=root,
         auth=auth,
         retry=RetryPolicy(

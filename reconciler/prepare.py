@@ -17,7 +17,7 @@ import duckdb
 
 from reconciler.rules import STATE, FieldMap, Link, Lookup, Rule, Scalar, Side
 from reconciler.sql import ident, literal
-from reconciler.tables import ETAG, nk, prepared_table, table_name
+from reconciler.tables import ETAG, NUMBER_TYPE, nk, prepared_table, table_name
 
 __all__ = ["prepare_rule"]
 
@@ -258,5 +258,5 @@ def _literal(value: Scalar | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return f"{value!r}::DOUBLE"
+        return f"CAST({value!r} AS {NUMBER_TYPE})"  # the type snapshot numbers have
     return literal(value)

@@ -28,7 +28,7 @@ from reconciler.prepare import prepare_rule
 from reconciler.rules import Compare, RuleSet
 from reconciler.sql import ident as _q
 from reconciler.sql import literal as _lit
-from reconciler.tables import ETAG, nk, table_name
+from reconciler.tables import ETAG, NUMBER_TYPE, nk, table_name
 
 __all__ = [
     "SnapshotInfo",
@@ -45,7 +45,6 @@ __all__ = [
 PageCallback = Callable[[str, str, int], None]
 _POLARS_TYPES: dict[Compare, Any] = {"text": pl.Utf8, "number": pl.Float64, "boolean": pl.Utf8}
 _SQL_TYPES: dict[Compare, str] = {"text": "VARCHAR", "number": "DOUBLE", "boolean": "BOOLEAN"}
-NUMBER_TYPE = "DECIMAL(38, 10)"
 
 
 @dataclass(frozen=True)

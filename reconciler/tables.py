@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["ETAG", "nk", "prepared_table", "table_name"]
+__all__ = ["ETAG", "NUMBER_TYPE", "nk", "prepared_table", "table_name"]
 
 ETAG = "_etag"
 """Each raw table keeps the row's ``@odata.etag`` under this name."""
+
+NUMBER_TYPE = "DECIMAL(38, 10)"
+"""Every number in a snapshot: exact, so rounding 0.015 to two decimals gives 0.02."""
 
 
 def table_name(system: str, entity: str, filter: str | None = None) -> str:

@@ -24,6 +24,8 @@ __all__ = [
     "Kind",
     "Plan",
     "action_id",
+    "action_id_after",
+    "id_prefix",
     "load_plan",
     "order_actions",
     "save_plan",
@@ -151,7 +153,18 @@ class Plan:
 
 def action_id(rule: str, kind: str, finding: str | None, company: str, key: Sequence[str]) -> str:
     """Stable id from what the action is about, so the same drift keeps its id across plans."""
-    material = "\x1f".join((rule, kind, finding or "", company, *(k.casefold() for k in key)))
+    return action_id_after(id_prefix(rule, kind, finding), company, key)
+
+
+def id_prefix(rule: str, kind: str, finding: str | None) -> str:
+    """The part of an action id's material shared by all actions of one rule and kind."""
+    return f"{rule}\x1f{kind}\x1f{finding or ''}\x1f"
+
+
+def action_id_after(prefix: str, company: str, key: Sequence[str]) -> str:
+    """``action_id`` with its prefix made once. ``diff.drift.id_sql`` is its SQL twin (the
+    diff makes drift ids in DuckDB): keep the two in step."""
+    material = prefix + "\x1f".join((company, *(k.lower() for k in key)))
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 

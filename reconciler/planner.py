@@ -120,6 +120,10 @@ def _unresolved(action: Action, missing: list[tuple[str, dict[str, Any]]]) -> Ac
     described = "; ".join(
         f"{navigation}: {link['entity_set']} with "
         + ", ".join(f"{col}={value!r}" for col, value in link["pending"]["match"].items())
+        + "".join(
+            f" among the {link['entity_set']} of its {other} ({column})"
+            for column, other in link["pending"].get("within", {}).items()
+        )
         + (
             f" (no create planned by rule {link['pending']['rule']!r})"
             if link["pending"].get("rule")

@@ -115,8 +115,9 @@ def _source_sql(rule: Rule, normalised: Normalised) -> str:
     if side.label:
         columns.append(f"CAST({scope.ref(side.label)} AS VARCHAR) AS _label")
     joins = _lookup_joins(side, scope, normalised)
-    joins += [
-        _link_join(link, index, scope, own, normalised) for index, link in enumerate(rule.links)
+    joins += [  # links scoped 'within' another link join after it
+        _link_join(link, index, scope, own, rule.links)
+        for index, link in sorted(enumerate(rule.links), key=lambda item: bool(item[1].within))
     ]
     return f"SELECT {', '.join(columns)} FROM {_side_table(side)} AS r " + " ".join(joins)
 
@@ -203,13 +204,17 @@ def _lookup_joins(side: Side, scope: _Scope, normalised: Normalised) -> list[str
     return joins
 
 
-def _link_join(link: Link, index: int, scope: _Scope, own: set[str], normalised: Normalised) -> str:
+def _link_join(link: Link, index: int, scope: _Scope, own: set[str], links: Sequence[Link]) -> str:
     """Links match ignoring ``where``: a record that exists but fails it is told apart."""
     alias = ident(f"ln_{index}")
     conditions = [
         f"{alias}.{ident(nk(theirs))} = {scope.normalised(ours, own)}"
         for theirs, ours in sorted(link.on.items())
     ]
+    for column, name in sorted(link.within.items()):
+        other = next(i for i, candidate in enumerate(links) if candidate.name == name)
+        scoped_by = _linked_id(links[other], other)
+        conditions.append(f"CAST({alias}.{ident(column)} AS VARCHAR) = {scoped_by}")
     if link.company:
         conditions.append(f"{alias}._company = {scope.company()}")
     system = "dataverse" if scope.side.system == "fno" else "fno"
@@ -226,14 +231,23 @@ def _link_columns(link: Link, index: int) -> list[str]:
     alias = ident(f"ln_{index}")
     qualifies = _conditions(_Scope(Side(system="fno", entity="x"), row=alias), link.where)
     return [
-        f"CASE WHEN {qualifies} THEN CAST({alias}.{ident(link.id)} AS VARCHAR) END AS l{index}",
+        f"{_linked_id(link, index)} AS l{index}",
         f"({alias}.{ident(link.id)} IS NOT NULL AND NOT {qualifies}) AS x{index}",
     ]
+
+
+def _linked_id(link: Link, index: int) -> str:
+    """The id of the record link ``index`` found, when it qualifies."""
+    alias = ident(f"ln_{index}")
+    qualifies = _conditions(_Scope(Side(system="fno", entity="x"), row=alias), link.where)
+    return f"CASE WHEN {qualifies} THEN CAST({alias}.{ident(link.id)} AS VARCHAR) END"
 
 
 def _unique_rows(system: str, lookup: Lookup, where: dict[str, Scalar]) -> str:
     """Rows of a lookup entity that match unambiguously (duplicates are their rule's finding)."""
     partition = [ident(nk(column)) for column in sorted(lookup.on)]
+    if isinstance(lookup, Link):  # a unit name repeats across unit groups, not within one
+        partition += [ident(column) for column in sorted(lookup.within)]
     if lookup.company:
         partition.append("_company")
     condition = _conditions(_Scope(Side(system="fno", entity="x"), row="u"), where)

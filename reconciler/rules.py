@@ -96,6 +96,9 @@ class Link(Lookup):
     navigation: str = Field(pattern=_NAME)
     id: str = Field(pattern=_NAME)
     rule: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    within: dict[str, str] = Field(default_factory=dict)
+    """Column of the linked entity -> another link of the rule whose record it must point
+    at: a unit is looked up only among the uoms of the product's unit group."""
 
 
 class Side(_Model):
@@ -211,6 +214,7 @@ class Rule(_Model):
         if duplicates:
             raise ValueError(f"target field(s) mapped twice: {', '.join(duplicates)}")
         self._check_references()
+        self._check_within()
         self._check_adjust()
         if self.actions.orphan == "deactivate" and self.target.system != "dataverse":
             raise ValueError('orphan = "deactivate" needs a Dataverse target (statecode)')
@@ -220,6 +224,22 @@ class Rule(_Model):
             if self.actions.missing != "report" or self.actions.changed != "report":
                 raise ValueError('mode = "reference" only reports: missing and changed = "report"')
         return self
+
+    def _check_within(self) -> None:
+        links = {link.name: link for link in self.links}
+        for link in self.links:
+            for column, other in link.within.items():
+                _check_name(column)
+                if other not in links or other == link.name:
+                    raise ValueError(
+                        f"link {link.name!r}: within.{column} names {other!r}, which is not "
+                        f"another link of this rule (links: {', '.join(sorted(links))})"
+                    )
+                if links[other].within:
+                    raise ValueError(
+                        f"link {link.name!r}: within.{column} names link {other!r}, which has "
+                        "'within' itself; scope by a link that is found directly"
+                    )
 
     def _check_references(self) -> None:
         names = {
@@ -334,6 +354,8 @@ class Rule(_Model):
                     want(self.source.system, self.source.entity, ours)
             for column, value in link.where.items():
                 want(self.target.system, link.entity, column, _compare_of(value))
+            for column in link.within:
+                want(self.target.system, link.entity, column)
         return needed
 
     def company_columns(self) -> dict[tuple[str, str], str]:

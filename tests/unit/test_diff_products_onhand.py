@@ -99,8 +99,16 @@ def fs_onhand(product: str, wh: str, qty: float, rid: str) -> Row:
     }
 
 
-UOMS = [{"uomid": "u-ea", "name": "ea", "@odata.etag": "u"}]
-SCHEDULES = [{"uomscheduleid": "s-1", "name": "Default Unit", "@odata.etag": "s"}]
+UOMS = [
+    {"uomid": "u-ea", "name": "ea", "_uomscheduleid_value": "s-1", "@odata.etag": "u"},
+    # Same name in another unit group, and a unit only that group has: neither may be used.
+    {"uomid": "u-ea-2", "name": "ea", "_uomscheduleid_value": "s-2", "@odata.etag": "u"},
+    {"uomid": "u-box", "name": "box", "_uomscheduleid_value": "s-2", "@odata.etag": "u"},
+]
+SCHEDULES = [
+    {"uomscheduleid": "s-1", "name": "Default Unit", "@odata.etag": "s"},
+    {"uomscheduleid": "s-2", "name": "Packaging", "@odata.etag": "s"},
+]
 
 
 def plan_for(profile: Profile, fno: dict[str, list[Row]], dataverse: dict[str, list[Row]]) -> Plan:
@@ -131,6 +139,7 @@ def test_products_every_drift_kind(profile: Profile) -> None:
                 released("usmf", "P-6", "Mine"),
                 released("demf", "P-6", "Theirs"),
                 released("usmf", "P-7", "Service", FieldServiceProductType="Service"),
+                released("usmf", "P-8", "Boxed", InventoryUnitSymbol="box"),
             ]
         },
         {
@@ -150,6 +159,7 @@ def test_products_every_drift_kind(profile: Profile) -> None:
         ("update", None, "P-7"),
         ("create", None, "P-3"),
         ("report", "unresolved_link", "P-4"),
+        ("report", "unresolved_link", "P-8"),
         ("report", "key_in_several_companies", "P-6"),
         ("report", "orphan", "OLD"),
     }
@@ -165,8 +175,13 @@ def test_products_every_drift_kind(profile: Profile) -> None:
     assert service.changes == {
         "msdyn_fieldserviceproducttype": {"from": 690970000, "to": 690970002}
     }
-    unresolved = next(a for a in plan.actions if a.finding == "unresolved_link")
-    assert "uoms with name='m'" in (unresolved.message or "")
+    unresolved = {
+        a.key["productnumber"]: a.message or ""
+        for a in of(plan, "products")
+        if a.finding == "unresolved_link"
+    }
+    assert "uoms with name='m'" in unresolved["P-4"]
+    assert "uoms with name='box' among the uoms of its unit_group" in unresolved["P-8"]
 
 
 def test_onhand_adjustments_findings_and_dependencies(profile: Profile) -> None:

@@ -1,0 +1,40 @@
+"""Diff: set-based SQL per rule over the prepared tables of a snapshot.
+
+For each rule: the findings (``findings.py``), then one full outer join that returns only
+rows that differ (``drift.py``), shaped into actions (``shape.py``). Python touches only
+drift rows; links that no record satisfies are left ``pending`` for the planner, which
+matches them to creates planned by other rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import duckdb
+
+from reconciler.diff import findings
+from reconciler.diff.drift import drift_actions
+from reconciler.diff.sides import Sides
+from reconciler.plan import Action
+from reconciler.rules import Rule
+
+__all__ = ["diff_rule"]
+
+
+def diff_rule(
+    con: duckdb.DuckDBPyConnection, rule: Rule, companies: Mapping[str, str]
+) -> list[Action]:
+    """All actions and findings of one rule; ``companies`` maps legal entity -> FS company."""
+    sides = Sides.of(con, rule, companies)
+    actions = findings.unmapped_companies(con, sides, companies)
+    actions += findings.key_findings(con, sides, "source")
+    actions += findings.key_findings(con, sides, "target")
+    if not sides.join_on_company and rule.source.company:
+        actions += findings.cross_company_conflicts(con, sides)
+    actions += findings.row_findings(con, sides)
+    actions += findings.unknown_lookups(con, sides)
+    if rule.actions.mode == "reference":
+        actions += findings.broken_references(con, sides)
+    else:
+        actions += drift_actions(con, sides, companies)
+    return actions

@@ -1,0 +1,188 @@
+"""The join: one full outer join per rule that returns only the rows that differ.
+
+Comparison happens entirely in DuckDB; the rows that come back (a few percent at most) are
+shaped into actions by ``shape.py``, reading columns by position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import duckdb
+
+from reconciler.diff.shape import Shaper
+from reconciler.diff.sides import Sides
+from reconciler.plan import Action, id_prefix
+from reconciler.rules import FieldMap, Rule
+from reconciler.sql import literal
+
+__all__ = ["differs", "drift_actions"]
+
+FETCH_ROWS = 20_000
+
+
+def drift_actions(
+    con: duckdb.DuckDBPyConnection, sides: Sides, companies: Mapping[str, str]
+) -> list[Action]:
+    """Creates, updates, adjustments, deactivations and orphan/changed findings of one rule."""
+    cursor = con.execute(drift_sql(sides, claimed=_has_set_aside_rows(con, sides)))
+    columns = [item[0] for item in cursor.description or ()]
+    shaper = Shaper(sides.rule, columns, companies)
+    actions: list[Action] = []
+    for batch in _batches(cursor):
+        actions.extend(shaper.shape(batch))
+    return actions
+
+
+def _batches(cursor: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[object, ...]]]:
+    while batch := cursor.fetchmany(FETCH_ROWS):
+        yield batch
+
+
+def _clean_source(sides: Sides) -> str:
+    """Usable source rows; without a target company, one row per key when companies agree."""
+    extra = ""
+    if not sides.join_on_company and sides.rule.source.company:
+        extra = " AND _first AND _agree"
+    return f"SELECT * FROM {sides.source} WHERE {sides.usable('source')}{extra}"
+
+
+def clean_target(sides: Sides) -> str:
+    return f"SELECT * FROM {sides.target} WHERE {sides.usable('target')}"
+
+
+def _set_aside(sides: Sides) -> str:
+    """Source rows with a key that were left out of the comparison: duplicates and
+    cross-company conflicts."""
+    excluded = ["_dup"]
+    if not sides.join_on_company and sides.rule.source.company:
+        excluded.append("NOT (_first AND _agree)")
+    return (
+        f"FROM {sides.source} WHERE {sides.scope('source')} AND NOT _blank "
+        f"AND ({' OR '.join(excluded)})"
+    )
+
+
+def _has_set_aside_rows(con: duckdb.DuckDBPyConnection, sides: Sides) -> bool:
+    row = con.execute(f"SELECT EXISTS (SELECT 1 {_set_aside(sides)})").fetchone()
+    return bool(row and row[0])
+
+
+def _join_keys(sides: Sides) -> list[str]:
+    return (["_company"] if sides.join_on_company else []) + sides.keys
+
+
+def _claimed_target(sides: Sides, claimed: bool) -> str:
+    """Clean target rows, flagged ``_claimed`` when a source row has their key but was set
+    aside (a duplicate or a cross-company conflict): not an orphan then. The extra join is
+    skipped when nothing was set aside, which is the common case."""
+    if not claimed:
+        return f"SELECT *, false AS _claimed FROM {sides.target} WHERE {sides.usable('target')}"
+    keys = _join_keys(sides)
+    on = " AND ".join(f"c.{k} = x.{k}" for k in keys)
+    return (
+        f"SELECT c.*, x.k0 IS NOT NULL AS _claimed FROM ({clean_target(sides)}) AS c "
+        f"LEFT JOIN (SELECT DISTINCT {', '.join(keys)} {_set_aside(sides)}) AS x ON {on}"
+    )
+
+
+def drift_sql(sides: Sides, *, claimed: bool = True) -> str:
+    """Rows missing on the target, orphans, and matched rows whose fields differ."""
+    rule = sides.rule
+    on = " AND ".join(f"s.{k} = t.{k}" for k in _join_keys(sides))
+    compared = [differs(m, i) for i, m in enumerate(rule.fields)]
+    selected = [
+        "coalesce(s._company, t._company) AS company",
+        "s.k0 IS NOT NULL AS in_source",
+        "t.k0 IS NOT NULL AS in_target",
+        "t._id",
+        "t._etag",
+    ]
+    selected += [f"s.o{i} AS s_o{i}, t.o{i} AS t_o{i}" for i in range(len(rule.keys))]
+    selected += [
+        f"{_out(m, f's.f{i}')} AS s_f{i}, {_out(m, f't.f{i}')} AS t_f{i}, {d} AS d{i}"
+        for i, (m, d) in enumerate(zip(rule.fields, compared, strict=True))
+    ]
+    selected += [
+        f"CAST(coalesce(s.f{i}, 0) - coalesce(t.f{i}, 0) AS DOUBLE) AS delta{i}"
+        for i, m in enumerate(rule.fields)
+        if m.adjust
+    ]
+    selected += _id_columns(rule)
+    for index, link in enumerate(rule.links):
+        selected.append(f"s.l{index} AS l{index}")
+        selected += [f"s.m{index}_{p} AS m{index}_{p}" for p in range(len(link.on))]
+    changed = " OR ".join(compared) or "false"
+    orphans = (
+        "false" if rule.actions.orphan == "ignore" else "t._orphan_eligible AND NOT t._claimed"
+    )
+    missing = "false" if rule.actions.missing == "ignore" else f"NOT ({_zero_adjust(rule)})"
+    return f"""
+        WITH s AS ({_clean_source(sides)}), t AS ({_claimed_target(sides, claimed)})
+        SELECT {", ".join(selected)}
+        FROM s FULL OUTER JOIN t ON {on}
+        WHERE (t.k0 IS NULL AND {missing}) OR (s.k0 IS NULL AND {orphans})
+            OR (s.k0 IS NOT NULL AND t.k0 IS NOT NULL AND ({changed}))
+    """
+
+
+def _id_columns(rule: Rule) -> list[str]:
+    """Action ids, made in SQL: ``id_missing`` and ``id_orphan`` for the kind the rule gives
+    those rows, and one column per kind a changed row can produce."""
+    missing = rule.actions.missing
+    orphan = rule.actions.orphan
+    kinds = {
+        "id_missing": (
+            "t",
+            "s",
+            *(("report", "missing") if missing == "report" else (missing, None)),
+        ),
+        "id_orphan": ("s", "t", *(("report", "orphan") if orphan == "report" else (orphan, None))),
+        "id_adjust": ("", "s", "adjust", None),
+        "id_update": ("", "s", "update", None),
+        "id_changed": ("", "s", "report", "changed"),
+    }
+    columns = []
+    for name, (absent, side, kind, finding) in kinds.items():
+        made = id_sql(id_prefix(rule.name, kind, finding), side, len(rule.keys))
+        when = f"{absent}.k0 IS NULL" if absent else "s.k0 IS NOT NULL AND t.k0 IS NOT NULL"
+        columns.append(f"CASE WHEN {when} THEN {made} END AS {name}")
+    return columns
+
+
+def _kind_or_finding(kind: str, finding: str) -> tuple[str, str | None]:
+    return ("report", finding) if kind == "report" else (kind, None)
+
+
+def id_sql(prefix: str, side: str, keys: int) -> str:
+    """SQL twin of ``plan.action_id_after`` over the original key values of ``side``."""
+    parts = ["coalesce(s._company, t._company, '')"] + [
+        f"lower(coalesce({side}.o{i}, 'None'))" for i in range(keys)
+    ]
+    material = " || chr(31) || ".join(parts)
+    head = " || chr(31) || ".join(literal(part) for part in prefix.split("\x1f"))
+    return f"substr(sha256({head} || {material}), 1, 16)"
+
+
+def _out(mapped: FieldMap, column: str) -> str:
+    """Numbers leave SQL as doubles: exact decimals were needed for rounding and comparing,
+    not for the plan file (and Python Decimals are slow to make by the hundred thousand)."""
+    return f"CAST({column} AS DOUBLE)" if mapped.compare == "number" else column
+
+
+def _zero_adjust(rule: Rule) -> str:
+    """An absent FS row and a zero SCM quantity need no adjustment."""
+    if rule.actions.missing != "adjust":
+        return "false"
+    index, mapped = next((i, m) for i, m in enumerate(rule.fields) if m.adjust)
+    return f"coalesce(abs(s.f{index}) <= {mapped.tolerance!r} + 1e-9, true)"
+
+
+def differs(mapped: FieldMap, index: int) -> str:
+    """SQL: field ``index`` of ``s`` and ``t`` differ beyond the rule's tolerance."""
+    s, t = f"s.f{index}", f"t.f{index}"
+    if mapped.compare == "number":
+        return f"coalesce(abs({s} - {t}) > {mapped.tolerance!r} + 1e-9, {s} IS DISTINCT FROM {t})"
+    if mapped.compare == "boolean":
+        return f"coalesce({s}, false) <> coalesce({t}, false)"
+    return f"coalesce(CAST({s} AS VARCHAR), '') <> coalesce(CAST({t} AS VARCHAR), '')"

@@ -6,12 +6,17 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
+from reconciler.config import Profile
 from reconciler.errors import ReconcilerError
+from reconciler.rules import RuleSet, default_rules_dir, load_rules
+from reconciler.session import snapshot_now
+from reconciler.snapshot import SnapshotInfo
 
 __all__ = ["EXIT_DRIFT", "EXIT_ERROR", "EXIT_OK", "console", "errors", "page_progress", "progress"]
 
@@ -62,3 +67,38 @@ def progress(out: Console, total: int, label: str) -> Iterator[Callable[[], None
     with Progress(console=out, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
+
+
+def load_rules_for(
+    profile: Profile | None, rules_dir: Path | None, only: tuple[str, ...]
+) -> RuleSet:
+    """The rules folder given, else the profile's, else the built-in rules."""
+    folder = rules_dir or (profile.rules_dir if profile else default_rules_dir())
+    return load_rules(folder, only)
+
+
+profile_option = click.option(
+    "--profile",
+    "profile_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Profile TOML: service URLs, tenant, client id, secret env var, company map.",
+)
+rules_option = click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Rules folder (default: the profile's [paths] rules).",
+)
+rule_filter_option = click.option(
+    "--rule",
+    "only",
+    multiple=True,
+    help="Limit to this rule (repeatable).",
+)
+
+
+def take_snapshot(profile: Profile, rules: RuleSet) -> SnapshotInfo:
+    """A snapshot now, with page progress on stderr."""
+    with page_progress(Console(stderr=True)) as on_page:
+        return snapshot_now(profile, rules, on_page=on_page)

@@ -70,6 +70,10 @@ class HttpSettings(_Strict):
     max_attempts: int = Field(default=8, ge=1, le=50)
     max_retry_wait: float = Field(default=600.0, ge=0)
     dataverse_page_size: int = Field(default=5000, ge=1, le=5000)
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    """Operations per $batch when applying (Dataverse allows 1,000)."""
+    concurrency: int = Field(default=4, ge=1, le=52)
+    """$batch requests in flight when applying (Dataverse allows 52 per user)."""
 
 
 DuckConfig = dict[str, str | bool | int | float | list[str]]

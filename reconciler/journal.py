@@ -10,9 +10,10 @@ Only one apply may hold the journal at a time.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class Journal:
 
     con: duckdb.DuckDBPyConnection
     plan_id: str
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def previous(self) -> dict[str, Outcome | str]:
         """What an earlier run recorded: final outcomes, or ``"sent"`` when unknown."""
@@ -64,27 +66,42 @@ class Journal:
         return found
 
     def sent(self, action_ids: list[str]) -> None:
-        """Mark actions as on their way: from now on their outcome is unknown until recorded."""
+        """Mark actions as on their way: from now on their outcome is unknown until recorded.
+        Safe to call from the applier's threads."""
+        if not action_ids:
+            return
         now = datetime.now(UTC)
-        self.con.executemany(
-            "INSERT OR REPLACE INTO journal VALUES (?, ?, 'sent', NULL, NULL, NULL, ?)",
-            [(self.plan_id, action_id, now) for action_id in action_ids],
-        )
+        with self._lock:
+            self.con.executemany(
+                "INSERT OR REPLACE INTO journal VALUES (?, ?, 'sent', NULL, NULL, NULL, ?)",
+                [(self.plan_id, action_id, now) for action_id in action_ids],
+            )
 
     def record(self, outcome: Outcome) -> None:
         """The final state of one action."""
-        self.con.execute(
-            "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
+        self.record_many([outcome])
+
+    def record_many(self, outcomes: Iterable[Outcome]) -> None:
+        """Final states, in one transaction."""
+        now = datetime.now(UTC)
+        rows = [
+            (
                 self.plan_id,
                 outcome.action_id,
                 outcome.status,
                 outcome.record_id,
                 outcome.detail,
                 json.dumps(outcome.conflicts, default=str),
-                datetime.now(UTC),
-            ],
-        )
+                now,
+            )
+            for outcome in outcomes
+        ]
+        if not rows:
+            return
+        with self._lock:
+            self.con.executemany(
+                "INSERT OR REPLACE INTO journal VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+            )
 
 
 @contextmanager

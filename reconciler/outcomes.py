@@ -20,6 +20,8 @@ class Outcome:
     detail: str = ""
     record_id: str | None = None
     conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    etag: str | None = None
+    """For a conflict: the row's ETag when it was re-read, so ``--refresh`` can re-plan it."""
 
 
 @dataclass
@@ -28,6 +30,8 @@ class ApplyResult:
 
     outcomes: list[Outcome] = field(default_factory=list)
     requests: int = 0
+    throttled: int = 0
+    """429 answers waited out (the whole applier paused for each)."""
 
     def counts(self) -> Counter[str]:
         return Counter(outcome.status for outcome in self.outcomes)

@@ -10,7 +10,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Connector", "Created", "Document", "DocumentWriter", "Link", "Row"]
+from reconciler.errors import ServiceError
+
+__all__ = [
+    "Connector",
+    "Created",
+    "Document",
+    "DocumentWriter",
+    "Link",
+    "Row",
+    "Write",
+    "Written",
+]
 
 Row = dict[str, Any]
 
@@ -44,6 +55,25 @@ class Document:
     links: Sequence[Link]
     lines: Sequence[tuple[str, Mapping[str, Any], Sequence[Link]]]
     parent: str
+
+
+@dataclass(frozen=True)
+class Write:
+    """One independent write of a batch: a create (no ``record_id``) or an update."""
+
+    entity: str
+    values: Mapping[str, Any]
+    links: Sequence[Link] = ()
+    record_id: str | None = None
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class Written:
+    """The answer to one Write: what a create made, or the error the service gave."""
+
+    created: Created | None = None
+    error: ServiceError | None = None
 
 
 class Connector(Protocol):
@@ -82,6 +112,25 @@ class Connector(Protocol):
         """Update only the given fields (and lookups); ``etag`` guards against lost updates."""
         ...
 
+    def find_many(
+        self, entity: str, matches: Sequence[Mapping[str, Any]], columns: Sequence[str]
+    ) -> list[list[Row]]:
+        """``find`` for each match, in one round trip where the service allows."""
+        ...
+
+    def fetch_many(
+        self, entity: str, record_ids: Sequence[str], columns: Sequence[str]
+    ) -> list[Row | None]:
+        """``fetch`` for each id, in one round trip where the service allows."""
+        ...
+
+    def write_many(self, writes: Sequence[Write]) -> list[Written]:
+        """Independent writes in one ``$batch``: one failing does not stop the others.
+
+        Raises OutcomeUnknownError when the batch may have run but its answer was lost.
+        """
+        ...
+
     @property
     def request_count(self) -> int:
         """HTTP requests sent so far (for reports and benchmarks)."""
@@ -94,4 +143,9 @@ class DocumentWriter(Protocol):
 
     def create_document(self, document: Document) -> list[Created]:
         """Create a header and its lines atomically; returns the header, then each line."""
+        ...
+
+    def create_documents(self, documents: Sequence[Document]) -> list[list[Created] | ServiceError]:
+        """Several documents in one ``$batch``, one change set each: a failing document
+        rolls back alone. Raises OutcomeUnknownError when the answer was lost."""
         ...

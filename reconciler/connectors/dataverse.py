@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from reconciler.connectors.base import Created, Document, Link, Row
-from reconciler.errors import ServiceError
-from reconciler.odata.batch import BatchRequest, ChangeSet
+from reconciler.connectors import batching
+from reconciler.connectors.base import Created, Document, Link, Row, Write, Written
+from reconciler.errors import OutcomeUnknownError, ServiceError
+from reconciler.odata.batch import BatchRequest, BatchResponse, ChangeSet
 from reconciler.odata.client import ODataClient
 from reconciler.odata.literals import and_, eq, key_segment
 
@@ -38,14 +39,63 @@ class DataverseConnector:
         return self.client.iter_pages(entity, select=columns, filter=filter, orderby=order_by)
 
     def find(self, entity: str, match: Mapping[str, Any], columns: Sequence[str]) -> list[Row]:
-        condition = and_(*(eq(name, _typed(name, value)) for name, value in match.items()))
         rows: list[Row] = []
-        for page in self.client.iter_pages(entity, select=columns, filter=condition):
+        for page in self.client.iter_pages(entity, select=columns, filter=_condition(match)):
             rows.extend(page)
         return rows
 
     def fetch(self, entity: str, record_id: str, columns: Sequence[str]) -> Row | None:
-        return self.client.get(f"{entity}{key_segment(uuid.UUID(record_id))}", select=columns)
+        return self.client.get(_path(entity, record_id), select=columns)
+
+    def find_many(
+        self, entity: str, matches: Sequence[Mapping[str, Any]], columns: Sequence[str]
+    ) -> list[list[Row]]:
+        operations = [
+            self.client.get_operation(entity, select=columns, filter=_condition(match))
+            for match in matches
+        ]
+        answers = batching.send_reads(self.client, operations)
+        return [
+            self.find(entity, match, columns)
+            if batching.has_more(answer)
+            else batching.collection(self.client, answer, operation)
+            for match, operation, answer in zip(matches, operations, answers, strict=True)
+        ]
+
+    def fetch_many(
+        self, entity: str, record_ids: Sequence[str], columns: Sequence[str]
+    ) -> list[Row | None]:
+        operations = [
+            self.client.get_operation(_path(entity, record_id), select=columns)
+            for record_id in record_ids
+        ]
+        answers = batching.send_reads(self.client, operations)
+        return [
+            batching.entity_or_none(self.client, answer, operation)
+            for operation, answer in zip(operations, answers, strict=True)
+        ]
+
+    def write_many(self, writes: Sequence[Write]) -> list[Written]:
+        operations = [self._operation(write) for write in writes]
+        answers = batching.send_writes(self.client, operations, one_change_set_each=False)
+        return [
+            batching.written(self.client, answer, operation, self._created(answer))
+            for operation, answer in zip(operations, answers, strict=True)
+        ]
+
+    def _operation(self, write: Write) -> BatchRequest:
+        body = _with_binds(write.values, write.links)
+        if write.record_id is None:
+            return self.client.create_operation(write.entity, body)
+        return self.client.update_operation(
+            _path(write.entity, write.record_id), body, if_match=write.etag
+        )
+
+    def _created(self, answer: BatchResponse | None) -> Created | None:
+        if answer is None or answer.status >= 400:
+            return None
+        result = self.client.created_from(answer)
+        return Created(result.record_id or "", result.etag)
 
     def create(self, entity: str, values: Mapping[str, Any], links: Sequence[Link]) -> Created:
         body = dict(values)
@@ -68,33 +118,74 @@ class DataverseConnector:
         etag: str | None,
         links: Sequence[Link] = (),
     ) -> None:
-        path = f"{entity}{key_segment(uuid.UUID(record_id))}"
-        self.client.update(path, _with_binds(values, links), if_match=etag)
+        self.client.update(_path(entity, record_id), _with_binds(values, links), if_match=etag)
 
     def create_document(self, document: Document) -> list[Created]:
-        """One change set: the header (Content-ID 1), then lines bound to it with ``$1``."""
-        requests = [
-            BatchRequest(
-                "POST",
-                document.entity,
-                body=_with_binds(document.values, document.links),
-                content_id="1",
+        """One change set: the header, then lines bound to it by Content-ID."""
+        (result,) = self.create_documents([document])
+        if isinstance(result, ServiceError):
+            raise result
+        return result
+
+    def create_documents(self, documents: Sequence[Document]) -> list[list[Created] | ServiceError]:
+        """One change set per document; Content-IDs run across the batch, so each line binds
+        to its own header (``$<n>``)."""
+        change_sets: list[ChangeSet] = []
+        next_id = 1
+        for document in documents:
+            change_sets.append(_document_change_set(document, next_id))
+            next_id += 1 + len(document.lines)
+        answers = self.client.batch(change_sets, continue_on_error=True) if change_sets else []
+        results: list[list[Created] | ServiceError] = []
+        position = 0
+        for change_set in change_sets:
+            first = answers[position : position + 1]
+            failed = bool(first) and first[0].status >= 400  # answered by its one failure
+            parts = first if failed else answers[position : position + len(change_set.requests)]
+            results.append(self._document_result(change_set.requests, parts))
+            position += len(parts)
+        return results
+
+    def _document_result(
+        self, requests: Sequence[BatchRequest], answers: Sequence[BatchResponse]
+    ) -> list[Created] | ServiceError:
+        """A failed change set is answered by its one failure; no answer is an unknown."""
+        if not answers:
+            return OutcomeUnknownError(
+                f"Dataverse $batch gave no answer for the change set of {requests[0].url}",
+                method="POST",
             )
-        ]
-        for number, (entity, values, links) in enumerate(document.lines, start=2):
-            body = _with_binds(values, links) | {f"{document.parent}@odata.bind": "$1"}
-            requests.append(BatchRequest("POST", entity, body=body, content_id=str(number)))
-        answers = self.client.batch([ChangeSet(requests)])
-        for answer, request in zip(answers, requests, strict=False):
-            if answer.status >= 400:
-                raise self.client.part_error(answer, request)
+        failed = next((a for a in answers if a.status >= 400), None)
+        if failed is not None:
+            request = next((r for r in requests if r.content_id == failed.content_id), requests[0])
+            return self.client.part_error(failed, request)
         if len(answers) != len(requests):
-            raise ServiceError(
+            return ServiceError(
                 f"Dataverse $batch answered {len(answers)} parts for {len(requests)} requests"
             )
-        return [
-            Created(_entity_id(answer.headers), answer.headers.get("etag")) for answer in answers
-        ]
+        return [Created(_entity_id(a.headers), a.headers.get("etag")) for a in answers]
+
+
+def _document_change_set(document: Document, first_id: int) -> ChangeSet:
+    header = BatchRequest(
+        "POST",
+        document.entity,
+        body=_with_binds(document.values, document.links),
+        content_id=str(first_id),
+    )
+    requests = [header]
+    for offset, (entity, values, links) in enumerate(document.lines, start=1):
+        body = _with_binds(values, links) | {f"{document.parent}@odata.bind": f"${first_id}"}
+        requests.append(BatchRequest("POST", entity, body=body, content_id=str(first_id + offset)))
+    return ChangeSet(requests)
+
+
+def _path(entity: str, record_id: str) -> str:
+    return f"{entity}{key_segment(uuid.UUID(record_id))}"
+
+
+def _condition(match: Mapping[str, Any]) -> str:
+    return and_(*(eq(name, _typed(name, value)) for name, value in match.items()))
 
 
 def _with_binds(values: Mapping[str, Any], links: Sequence[Link]) -> dict[str, Any]:

@@ -6,7 +6,9 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from reconciler.connectors.base import Created, Link, Row
+from reconciler.connectors import batching
+from reconciler.connectors.base import Created, Link, Row, Write, Written
+from reconciler.odata.batch import BatchRequest, BatchResponse
 from reconciler.odata.client import ODataClient
 from reconciler.odata.literals import and_, eq, key_segment
 
@@ -43,24 +45,87 @@ class FnoConnector:
     def find(self, entity: str, match: Mapping[str, Any], columns: Sequence[str]) -> list[Row]:
         # F&O treats '*' inside eq as a wildcard, so re-check matches exactly (as F&O's
         # case-insensitive collation would) before trusting them.
-        condition = and_(*(eq(name, value) for name, value in match.items()))
         found: list[Row] = []
         for page in self.client.iter_pages(
-            entity, select=columns, filter=condition, cross_company=True
+            entity, select=columns, filter=_condition(match), cross_company=True
         ):
             found.extend(row for row in page if _matches(row, match))
         return found
 
     def fetch(self, entity: str, record_id: str, columns: Sequence[str]) -> Row | None:
-        return self.client.get(f"{entity}{key_segment(json.loads(record_id))}", select=columns)
+        return self.client.get(_path(entity, record_id), select=columns)
+
+    def find_many(
+        self, entity: str, matches: Sequence[Mapping[str, Any]], columns: Sequence[str]
+    ) -> list[list[Row]]:
+        operations = [
+            self.client.get_operation(entity, select=columns, filter=_condition(match))
+            for match in matches
+        ]
+        answers = batching.send_reads(self.client, operations)
+        return [
+            self.find(entity, match, columns)
+            if batching.has_more(answer)
+            else [
+                row
+                for row in batching.collection(self.client, answer, operation)
+                if _matches(row, match)
+            ]
+            for match, operation, answer in zip(matches, operations, answers, strict=True)
+        ]
+
+    def fetch_many(
+        self, entity: str, record_ids: Sequence[str], columns: Sequence[str]
+    ) -> list[Row | None]:
+        operations = [
+            self.client.get_operation(_path(entity, record_id), select=columns)
+            for record_id in record_ids
+        ]
+        answers = batching.send_reads(self.client, operations)
+        return [
+            batching.entity_or_none(self.client, answer, operation)
+            for operation, answer in zip(operations, answers, strict=True)
+        ]
+
+    def write_many(self, writes: Sequence[Write]) -> list[Written]:
+        """Each write in its own change set: F&O answers the batch 200 and each set alone."""
+        for write in writes:
+            _no_links(write.links)
+        operations = [self._operation(write) for write in writes]
+        answers = batching.send_writes(self.client, operations, one_change_set_each=True)
+        return [
+            batching.written(self.client, answer, operation, self._created(write, answer))
+            for write, operation, answer in zip(writes, operations, answers, strict=True)
+        ]
+
+    def _operation(self, write: Write) -> BatchRequest:
+        if write.record_id is None:
+            return self.client.create_operation(write.entity, write.values)
+        path = _path(write.entity, write.record_id)
+        return self.client.update_operation(path, write.values, if_match=write.etag)
+
+    def _created(self, write: Write, answer: BatchResponse | None) -> Created | None:
+        if write.record_id is not None or answer is None or answer.status >= 400:
+            return None
+        result = self.client.created_from(answer)
+        return self._key_of(write.entity, write.values, result.body, result.etag)
 
     def create(self, entity: str, values: Mapping[str, Any], links: Sequence[Link]) -> Created:
-        if links:
-            raise ValueError("F&O entities take related keys as plain fields, not links")
+        _no_links(links)
         result = self.client.create(entity, dict(values))
-        written = {**values, **(result.body or {})}
+        return self._key_of(entity, values, result.body, result.etag)
+
+    def _key_of(
+        self,
+        entity: str,
+        values: Mapping[str, Any],
+        body: Mapping[str, Any] | None,
+        etag: str | None,
+    ) -> Created:
+        """The record id: its key fields as canonical JSON, from what was sent and echoed."""
+        written = {**values, **(body or {})}
         key = {name: written.get(name) for name in self._key_fields.get(entity, ())}
-        return Created(json.dumps(key, sort_keys=True), result.etag)
+        return Created(json.dumps(key, sort_keys=True), etag)
 
     def update(
         self,
@@ -71,9 +136,21 @@ class FnoConnector:
         etag: str | None,
         links: Sequence[Link] = (),
     ) -> None:
-        if links:
-            raise ValueError("F&O entities take related keys as plain fields, not links")
-        self.client.update(f"{entity}{key_segment(json.loads(record_id))}", values, if_match=etag)
+        _no_links(links)
+        self.client.update(_path(entity, record_id), values, if_match=etag)
+
+
+def _no_links(links: Sequence[Link]) -> None:
+    if links:
+        raise ValueError("F&O entities take related keys as plain fields, not links")
+
+
+def _path(entity: str, record_id: str) -> str:
+    return f"{entity}{key_segment(json.loads(record_id))}"
+
+
+def _condition(match: Mapping[str, Any]) -> str:
+    return and_(*(eq(name, value) for name, value in match.items()))
 
 
 def _matches(row: Row, match: Mapping[str, Any]) -> bool:

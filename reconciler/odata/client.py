@@ -233,6 +233,38 @@ class ODataClient:
         )
         return self._decode_batch(response, url)
 
+    # --- operations for $batch ------------------------------------------------------------
+
+    def get_operation(
+        self, path: str, *, select: Sequence[str] = (), filter: str | None = None
+    ) -> BatchRequest:
+        """A GET to put in a ``$batch``: the same URL :meth:`get`/:meth:`iter_pages` send."""
+        options = {"$select": _names(select)} if select else {}
+        if filter:
+            options["$filter"] = filter
+        return BatchRequest("GET", path + query_string(options | self._key_options()))
+
+    def create_operation(
+        self, entity_set: str, body: Mapping[str, Any], content_id: str | None = None
+    ) -> BatchRequest:
+        """A POST to put in a ``$batch`` (the new id comes back in ``OData-EntityId``)."""
+        return BatchRequest("POST", entity_set, body=dict(body), content_id=content_id)
+
+    def update_operation(
+        self, path: str, body: Mapping[str, Any], *, if_match: str | None
+    ) -> BatchRequest:
+        """A PATCH to put in a ``$batch``, guarded like :meth:`update`."""
+        if self.service == "dataverse" and not if_match:
+            if_match = "*"
+        url = path + query_string(self._key_options())
+        return BatchRequest("PATCH", url, headers=_if_match(if_match), body=dict(body))
+
+    def created_from(self, answer: BatchResponse, key_field: str | None = None) -> CreateResult:
+        """What a create inside a ``$batch`` returned."""
+        body = answer.body_json if isinstance(answer.body_json, dict) else None
+        entity_url = answer.headers.get("odata-entityid") or answer.headers.get("location")
+        return _created(entity_url, answer.headers.get("etag"), body, key_field)
+
     def _check_batch_size(self, requests: Sequence[BatchRequest | ChangeSet]) -> None:
         count = sum(1 for _ in batch_codec.iter_requests(requests))
         if self.service == "dataverse" and count > DATAVERSE_MAX_BATCH:
@@ -395,15 +427,21 @@ def _create_result(
     response: httpx.Response, body: dict[str, Any] | None, key_field: str | None
 ) -> CreateResult:
     entity_url = response.headers.get("OData-EntityId") or response.headers.get("Location")
+    return _created(entity_url, response.headers.get("ETag"), body, key_field)
+
+
+def _created(
+    entity_url: str | None, header_etag: str | None, body: dict[str, Any] | None, key: str | None
+) -> CreateResult:
     record_id: str | None = None
-    if body is not None and key_field and body.get(key_field) is not None:
-        record_id = str(body[key_field])
+    if body is not None and key and body.get(key) is not None:
+        record_id = str(body[key])
     elif entity_url and (match := _ENTITY_ID.search(entity_url)):
         record_id = match.group(1)
     etag = body.get("@odata.etag") if body else None
     return CreateResult(
         record_id=record_id,
-        etag=etag if isinstance(etag, str) else response.headers.get("ETag"),
+        etag=etag if isinstance(etag, str) else header_etag,
         body=body,
         entity_url=entity_url,
     )

@@ -92,6 +92,8 @@ class RetryPolicy:
     clock: Callable[[], float] = field(default=time.time, repr=False)
     retries: int = field(default=0, init=False)
     total_wait: float = field(default=0.0, init=False)
+    throttled: int = field(default=0, init=False)
+    _paused_until: float = field(default=0.0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -101,21 +103,54 @@ class RetryPolicy:
             raise ValueError("retry delays must not be negative")
 
     def send(self, attempt: Callable[[], httpx.Response], info: RequestInfo) -> httpx.Response:
-        """Call ``attempt`` until it gives a final answer; raise when retries run out."""
+        """Call ``attempt`` until it gives a final answer; raise when retries run out.
+
+        A 429 with ``Retry-After`` pauses every request sent through this policy (all the
+        applier's threads share it), so the whole client slows down instead of each thread
+        hammering on; such waits are bounded by ``max_total_wait``, not by ``max_attempts``,
+        because the service said exactly when to come back.
+        """
         waited = 0.0
         number = 1
         while True:
+            waited += self._wait_for_pause()
             outcome = self._try(attempt, info)
             if outcome.response is not None and _is_final(outcome.response, info):
                 return outcome.response
             delay = self._delay(outcome, number)
-            if number >= self.max_attempts or waited + delay > self.max_total_wait:
+            paced = self._is_paced(outcome)
+            if (not paced and number >= self.max_attempts) or waited + delay > self.max_total_wait:
                 raise self._give_up(info, outcome, number, waited, delay)
             if outcome.response is not None:
                 outcome.response.close()
-            self._wait(delay)
-            waited += delay
-            number += 1
+            if paced:
+                self._pause(delay)
+            else:
+                self._wait(delay)
+                number += 1
+            waited += delay if not paced else 0.0
+
+    def _is_paced(self, outcome: _Attempt) -> bool:
+        response = outcome.response
+        return (
+            response is not None
+            and response.status_code == 429
+            and response.headers.get("Retry-After") is not None
+        )
+
+    def _pause(self, delay: float) -> None:
+        """Hold back every sender until the service's Retry-After has passed."""
+        with self._lock:
+            self.throttled += 1
+            self._paused_until = max(self._paused_until, self.clock() + delay)
+
+    def _wait_for_pause(self) -> float:
+        with self._lock:
+            delay = self._paused_until - self.clock()
+        if delay <= 0:
+            return 0.0
+        self._wait(delay)
+        return delay
 
     def _try(self, attempt: Callable[[], httpx.Response], info: RequestInfo) -> _Attempt:
         """One send; transport errors become outcomes, or errors when resending is unsafe."""

@@ -118,6 +118,20 @@ def apply_summary(result: ApplyResult, plan: Plan) -> RenderableType:
         str(result.requests),
     )
     parts: list[RenderableType] = [table]
+    written = counts["applied"]
+    if written:
+        parts.append(
+            Text(
+                f"{result.requests} HTTP request(s) for {written} applied action(s): "
+                f"{result.requests / written:.2f} per action"
+                + (
+                    f"; waited out {result.throttled} throttling answer(s)"
+                    if result.throttled
+                    else ""
+                )
+                + "."
+            )
+        )
     earlier = sum(1 for o in result.outcomes if o.detail.endswith("(in an earlier run)"))
     if earlier:
         parts.append(
@@ -145,3 +159,23 @@ def apply_summary(result: ApplyResult, plan: Plan) -> RenderableType:
     )
     parts.append(Text(verdict, style="bold green" if result.ok else "bold red"))
     return Group(*parts)
+
+
+def refresh_view(plan: Plan) -> RenderableType:
+    """What ``apply --refresh`` would write for rows that changed since the plan: per field
+    the value found now and the planned value it would be set to."""
+    table = Table(title="Refreshed from current values", title_justify="left")
+    for column in ("rule", "kind", "key", "field", "now", "planned", "delta"):
+        table.add_column(column, overflow="fold")
+    for action in plan.actions:
+        for name, change in action.changes.items():
+            table.add_row(
+                action.rule,
+                action.kind,
+                Text(_format_key(action.key)),
+                name,
+                _show(change.get("from")),
+                _show(change.get("to")),
+                _show(change.get("delta")) if "delta" in change else "",
+            )
+    return table

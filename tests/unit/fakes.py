@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from reconciler.connectors.base import Created, Link, Row
+from reconciler.connectors.base import Created, Link, Row, Write, Written
 
 
 class MemoryConnector:
@@ -70,3 +70,25 @@ class MemoryConnector:
         row = self.fetch(entity, record_id, [])
         assert row is not None
         row.update(values)
+
+    def find_many(
+        self, entity: str, matches: Sequence[Mapping[str, Any]], columns: Sequence[str]
+    ) -> list[list[Row]]:
+        return [self.find(entity, match, columns) for match in matches]
+
+    def fetch_many(
+        self, entity: str, record_ids: Sequence[str], columns: Sequence[str]
+    ) -> list[Row | None]:
+        return [self.fetch(entity, record_id, columns) for record_id in record_ids]
+
+    def write_many(self, writes: Sequence[Write]) -> list[Written]:
+        results = []
+        for write in writes:
+            if write.record_id is None:
+                results.append(
+                    Written(created=self.create(write.entity, write.values, write.links))
+                )
+            else:
+                self.update(write.entity, write.record_id, write.values, etag=write.etag)
+                results.append(Written())
+        return results

@@ -222,17 +222,31 @@ def test_connection_errors_are_retried() -> None:
 
 
 def test_give_up_names_method_url_attempts_and_last_answer() -> None:
-    throttled = [httpx.Response(429, headers={"Retry-After": "1"}) for _ in range(3)]
-    client, _, sleeps = _client("fno", *throttled, max_attempts=3)
+    unavailable = [httpx.Response(503, headers={"Retry-After": "1"}) for _ in range(3)]
+    client, _, sleeps = _client("fno", *unavailable, max_attempts=3)
     with pytest.raises(ThrottledError) as caught:
         list(client.iter_pages("Warehouses", filter=eq("Name", "hush")))
     message = str(caught.value)
     assert message.startswith(
         f"F&O GET Warehouses ({FNO_ROOT}Warehouses?$filter=…) gave up after 3 attempts"
     )
-    assert "429" in message and "Retry-After 1" in message
+    assert "503" in message and "Retry-After 1" in message
     assert "hush" not in message and caught.value.url == FNO_ROOT + "Warehouses?$filter=…"
     assert sleeps.waits == [1.0, 1.0]
+
+
+def test_throttling_with_retry_after_is_bounded_by_time_not_attempts() -> None:
+    """The service says when to come back: a 429 storm is waited out (up to the total wait
+    limit), however many attempts that takes."""
+    throttled = [httpx.Response(429, headers={"Retry-After": "100"}) for _ in range(6)]
+    client, _, sleeps = _client("fno", *throttled, _page([]), max_attempts=2)
+    assert list(client.iter_pages("X")) == [[]]
+    assert sleeps.waits == [100.0] * 6 and client.retry.throttled == 6
+    storm = [httpx.Response(429, headers={"Retry-After": "250"}) for _ in range(3)]
+    client, _, sleeps = _client("fno", *storm, max_attempts=2)
+    with pytest.raises(ThrottledError, match="would pass the 600 s limit"):
+        list(client.iter_pages("X"))
+    assert sleeps.waits == [250.0, 250.0]
 
 
 def test_give_up_when_total_wait_would_be_exceeded() -> None:

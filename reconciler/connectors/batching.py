@@ -1,0 +1,102 @@
+"""Reading the answers of a ``$batch`` the way single requests would have been read.
+
+Both connectors send many reads or independent writes in one ``$batch`` with
+``Prefer: odata.continue-on-error``; each answer then carries its own status. These
+helpers turn answers back into rows, ``None`` for a 404, or the ServiceError the same
+request would have raised alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from reconciler.connectors.base import Created, Row, Written
+from reconciler.errors import OutcomeUnknownError, ServiceError
+from reconciler.odata.batch import BatchRequest, BatchResponse, ChangeSet
+from reconciler.odata.client import ODataClient
+
+__all__ = ["collection", "entity_or_none", "send_reads", "send_writes", "written"]
+
+
+def send_reads(client: ODataClient, operations: Sequence[BatchRequest]) -> list[BatchResponse]:
+    """GETs in one ``$batch``; an answer missing from the batch is an error, not a guess."""
+    if not operations:
+        return []
+    answers = client.batch(list(operations), continue_on_error=True)
+    if len(answers) != len(operations):
+        raise ServiceError(
+            f"{client.service} $batch answered {len(answers)} of {len(operations)} reads"
+        )
+    return answers
+
+
+def send_writes(
+    client: ODataClient, operations: Sequence[BatchRequest], *, one_change_set_each: bool
+) -> list[BatchResponse | None]:
+    """Independent writes in one ``$batch``; ``None`` for a write the batch did not answer
+    (its outcome is unknown). ``one_change_set_each`` wraps each write in its own change
+    set, as F&O expects writes to come."""
+    if not operations:
+        return []
+    items: list[BatchRequest | ChangeSet] = (
+        [ChangeSet([operation]) for operation in operations]
+        if one_change_set_each
+        else list(operations)
+    )
+    answers: list[BatchResponse | None] = list(client.batch(items, continue_on_error=True))
+    return answers[: len(operations)] + [None] * (len(operations) - len(answers))
+
+
+def collection(client: ODataClient, answer: BatchResponse, request: BatchRequest) -> list[Row]:
+    """The rows of a collection GET's answer (a first page only: callers ask for few)."""
+    if answer.status >= 400:
+        raise client.part_error(answer, request)
+    body = answer.body_json if isinstance(answer.body_json, dict) else {}
+    rows = body.get("value")
+    if not isinstance(rows, list):
+        raise ServiceError(f'{client.service} $batch GET {request.url}: no "value" array')
+    return rows
+
+
+def has_more(answer: BatchResponse) -> bool:
+    body = answer.body_json
+    return isinstance(body, dict) and bool(body.get("@odata.nextLink"))
+
+
+def entity_or_none(client: ODataClient, answer: BatchResponse, request: BatchRequest) -> Row | None:
+    """One entity, or None when the service answered 404."""
+    if answer.status == 404:
+        return None
+    if answer.status >= 400:
+        raise client.part_error(answer, request)
+    body = answer.body_json
+    if not isinstance(body, dict):
+        raise ServiceError(f"{client.service} $batch GET {request.url}: body is not an object")
+    return body
+
+
+def written(
+    client: ODataClient,
+    answer: BatchResponse | None,
+    request: BatchRequest,
+    created: Created | None = None,
+) -> Written:
+    """The Written for one write's answer: ``created`` on success, else its error."""
+    if answer is None:
+        return Written(
+            error=OutcomeUnknownError(
+                f"{client.service} $batch gave no answer for {request.method} {request.url}; "
+                "it may have been applied",
+                method=request.method,
+            )
+        )
+    if answer.status >= 400:
+        return Written(error=client.part_error(answer, request))
+    return Written(created=created)
+
+
+def values_with_key(values: dict[str, Any], answer: BatchResponse) -> dict[str, Any]:
+    """Written values merged with what the service echoed back (F&O fills number sequences)."""
+    body = answer.body_json if isinstance(answer.body_json, dict) else {}
+    return {**values, **body}

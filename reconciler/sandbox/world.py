@@ -74,6 +74,11 @@ class Sandbox:
         raises RecordNotFound or InvalidRecord (unknown field, key change)."""
         return self.fno.update(entity_set, key, changes)
 
+    def expire_change_tokens(self) -> None:
+        """Make every Dataverse delta token issued so far expired, as if the retention period
+        (``config.change_tracking_retention_s``) had passed; later tokens work as usual."""
+        self.dataverse.expire_change_tokens()
+
     @classmethod
     def from_seed(
         cls,

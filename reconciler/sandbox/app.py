@@ -36,6 +36,7 @@ def _dataverse_gateway(sandbox: Sandbox) -> ServiceGateway:
         sandbox.organization_id,
         sandbox.atomic,
         lambda count: sandbox.stats.batch_parts.update({"dataverse": count}),
+        lambda: sandbox.config.change_tracking_retention_s,
     )
     return ServiceGateway(sandbox, "dataverse", DATAVERSE_ROOT, service.handle)
 

@@ -21,3 +21,5 @@ class SandboxConfig:
     protection_retry_after: int = 1
     token_lifetime_seconds: int = 3600
     fno_default_company: str = "usmf"
+    # Dataverse change-tracking token lifetime: ExpireChangeTrackingInDays, 7 days (A8).
+    change_tracking_retention_s: float = 7 * 24 * 3600.0

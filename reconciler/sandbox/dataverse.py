@@ -1,6 +1,7 @@
 """Dataverse Web API endpoint (``<org>/api/data/v9.2/...``, api-protocols.md A): routing,
 collection reads with server-driven paging, reads by id, and ``$batch``. Writes live in
-dataverse_writes.py, query semantics in dataverse_query.py."""
+dataverse_writes.py, query semantics in dataverse_query.py, change tracking in
+dataverse_tracking.py."""
 
 from __future__ import annotations
 
@@ -8,20 +9,22 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
-from urllib.parse import quote
 
 from reconciler.sandbox import dataverse_paging
 from reconciler.sandbox.batch_runner import BatchContext, BatchPolicy, BatchRunner
 from reconciler.sandbox.dataverse_query import (
+    COUNT_CAP,
     INVALID_QUERY,
     Annotations,
     DataverseFilter,
+    collection_context,
     count_annotations,
     resolve_select,
     serialize,
     unknown_property,
 )
 from reconciler.sandbox.dataverse_store import DataverseRecord, DataverseStore
+from reconciler.sandbox.dataverse_tracking import ChangeTracking, has_delta_token, is_tracked
 from reconciler.sandbox.dataverse_writes import DataverseWriter, not_found
 from reconciler.sandbox.keys import KeySyntaxError, Segment, parse_segment, split_path
 from reconciler.sandbox.messages import (
@@ -45,9 +48,7 @@ from reconciler.sandbox.schema import DATAVERSE_TABLES, TableDef
 from reconciler.sandbox.service_errors import ServiceError, dataverse_error, dataverse_error_from
 from reconciler.sandbox.state import Transaction, UnknownEntitySet
 
-COUNT_CAP = 5000
 _COLLECTION_OPTIONS = {"$select", "$filter", "$orderby", "$top", "$count", "$skiptoken"}
-_SAFE = "$',()*:@/=-"
 
 
 class DataverseService:
@@ -60,12 +61,20 @@ class DataverseService:
         organization_id: str,
         atomic: Callable[[], AbstractContextManager[Transaction]],
         count_parts: Callable[[int], None],
+        retention_s: Callable[[], float],
     ) -> None:
         self._store = store
         self._max_page_size = max_page_size
         self._organization_id = organization_id
         self._writer = DataverseWriter(store, atomic)
         self._results: QueryCache[DataverseRecord] = QueryCache()
+        by_id = QueryOptions()
+        self._tracking = ChangeTracking(
+            store,
+            max_page_size,
+            retention_s,
+            lambda table: self._ordered(table, by_id, [OrderItem(table.primary_id)]),
+        )
         context = BatchContext(
             BatchPolicy(failure_sets_outer_status=True, max_operations=1000),
             "/api/data/v9.2/",
@@ -193,13 +202,15 @@ class DataverseService:
         return [record for record in records if evaluator.matches(record.row)]
 
     def _count(self, request: ApiRequest, table: TableDef) -> ApiResponse:
+        if has_delta_token(request):
+            return self._tracking.count(request, table)
         options = self._options(request, table, {"$filter"})
         return text_response(200, str(min(len(self._matching(table, options)), COUNT_CAP)))
 
     def _query(self, request: ApiRequest, table: TableDef) -> ApiResponse:
+        if is_tracked(request):
+            return self._tracking.read(request, table)
         prefs = preferences(request.headers)
-        if "odata.track-changes" in prefs:
-            raise ServiceError(501, "The sandbox does not implement change tracking.")
         options = self._options(request, table, _COLLECTION_OPTIONS)
         columns = self._store.known_columns(table.entity_set)
         select = resolve_select(options.select, table, columns)
@@ -211,14 +222,18 @@ class DataverseService:
             cursor = dataverse_paging.decode(options.skiptoken, order, table.primary_id)
             start = first_after(records, cursor.values, order, lambda record: record.row)
             page_number = cursor.page_number
-        size, applied = self._page_size(prefs, options)
+        size, applied = dataverse_paging.page_size(prefs, self._max_page_size(), options.top)
         page = records[start : start + size]
         payload: dict[str, Any] = {"@odata.context": _context(request, table, options)}
         payload.update(count_annotations(len(records), options.count, annotations))
         payload["value"] = [serialize(record, table, select, annotations) for record in page]
         if applied is not None and len(records) - start > size and page:
-            payload["@odata.nextLink"] = self._next_link(request, order, table, page, page_number)
-        return json_response(200, payload, _preference_headers(applied, prefs))
+            token = dataverse_paging.encode(
+                page_number + 1, order, table.primary_id, page[0].row, page[-1].row
+            )
+            payload["@odata.nextLink"] = dataverse_paging.link(request, "$skiptoken", token)
+        headers = dataverse_paging.preference_headers(applied, prefs)
+        return json_response(200, payload, headers)
 
     def _ordered(
         self, table: TableDef, options: QueryOptions, order: list[OrderItem]
@@ -229,34 +244,6 @@ class DataverseService:
         return self._results.results(
             signature, generation, lambda: _ordered(self._matching(table, options), order)
         )
-
-    def _page_size(self, prefs: dict[str, str], options: QueryOptions) -> tuple[int, int | None]:
-        """(rows to return, page size that drives nextLink or None for a plain ``$top``).
-        ``$top`` is ignored when a page size is requested (A2)."""
-        cap = self._max_page_size()
-        requested = prefs.get("odata.maxpagesize", "")
-        if requested.isdigit() and int(requested) > 0:
-            size = min(int(requested), cap)
-            return size, size
-        if options.top is not None:
-            return min(options.top, cap), None
-        return cap, cap
-
-    @staticmethod
-    def _next_link(
-        request: ApiRequest,
-        order: list[OrderItem],
-        table: TableDef,
-        page: list[DataverseRecord],
-        page_number: int,
-    ) -> str:
-        token = dataverse_paging.encode(
-            page_number + 1, order, table.primary_id, page[0].row, page[-1].row
-        )
-        kept = [(n, v) for n, v in request.query_pairs() if n != "$skiptoken"]
-        kept.append(("$skiptoken", token))
-        query = "&".join(f"{name}={quote(value, safe=_SAFE)}" for name, value in kept)
-        return f"{request.service_root_url}{request.path}?{query}"
 
     def _get(self, request: ApiRequest, table: TableDef, record_id: str) -> ApiResponse:
         options = self._options(request, table, {"$select"})
@@ -330,15 +317,4 @@ def _ordered(records: list[DataverseRecord], order: list[OrderItem]) -> list[Dat
 
 
 def _context(request: ApiRequest, table: TableDef, options: QueryOptions) -> str:
-    select = f"({','.join(options.select)})" if options.select else ""
-    return f"{request.service_root_url}$metadata#{table.entity_set}{select}"
-
-
-def _preference_headers(applied: int | None, prefs: dict[str, str]) -> list[tuple[str, str]]:
-    headers = []
-    if applied is not None and prefs.get("odata.maxpagesize") == str(applied):
-        headers.append(("Preference-Applied", f"odata.maxpagesize={applied}"))
-    if "odata.include-annotations" in prefs:
-        value = prefs["odata.include-annotations"]
-        headers.append(("Preference-Applied", f'odata.include-annotations="{value}"'))
-    return headers
+    return collection_context(request, table.entity_set, options.select)

@@ -8,12 +8,14 @@ from collections.abc import Collection
 from typing import Any
 
 from reconciler.sandbox.dataverse_store import DataverseRecord
+from reconciler.sandbox.messages import ApiRequest
 from reconciler.sandbox.odata_eval import FilterEvaluator, Row, Truth, collate, compare
 from reconciler.sandbox.odata_filter import Call, ListValue, Literal, Node, Property
 from reconciler.sandbox.schema import DATAVERSE_TABLES, TableDef
 from reconciler.sandbox.service_errors import ServiceError
 
 INVALID_QUERY = "0x80060888"
+COUNT_CAP = 5000  # $count and /$count stop here (A3)
 _CATEGORIES = {
     "string": "string",
     "number": "number",
@@ -249,9 +251,15 @@ def _logical_name(entity_set: str) -> str:
     return table.logical_name if table else entity_set.removesuffix("s")
 
 
+def collection_context(request: ApiRequest, entity_set: str, select: tuple[str, ...] | None) -> str:
+    """``@odata.context`` of a collection read, naming the ``$select`` columns as sent."""
+    columns = f"({','.join(select)})" if select else ""
+    return f"{request.service_root_url}$metadata#{entity_set}{columns}"
+
+
 def count_annotations(total: int, counted: bool, annotations: Annotations) -> dict[str, Any]:
     """``$count`` is capped at 5,000; the CRM annotations tell "exactly" from "more" (A3)."""
-    capped = min(total, 5000)
+    capped = min(total, COUNT_CAP)
     result: dict[str, Any] = {}
     if counted:
         result["@odata.count"] = capped
@@ -260,5 +268,5 @@ def count_annotations(total: int, counted: bool, annotations: Annotations) -> di
         result[f"@{name}"] = capped if counted else -1
     exceeded = "Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"
     if annotations.wants(exceeded):
-        result[f"@{exceeded}"] = total > 5000
+        result[f"@{exceeded}"] = total > COUNT_CAP
     return result

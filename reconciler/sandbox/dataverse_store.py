@@ -6,12 +6,12 @@ empty, because that is what a GET without ``$select`` returns. Lookup values rem
 entity set they point at, for ``lookuplogicalname`` annotations and polymorphic owners.
 Like FnoStore, each table has a generation number for query caches, and ``find`` keeps
 per-column indexes so that server-side logic can look rows up by a lookup value without
-scanning a million-row table.
+scanning a million-row table. Each table also has a ChangeLog (dataverse_changes.py) that
+change tracking reads deltas from.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.sandbox.dataverse_changes import Change, ChangeLog
 from reconciler.sandbox.schema import DATAVERSE_TABLES, TableDef
 from reconciler.sandbox.state import (
     DuplicateKey,
@@ -79,7 +80,9 @@ class DataverseStore:
         self._generations: dict[str, int] = {}
         self._indexes: dict[str, dict[str, dict[object, set[str]]]] = {}
         self._learned: dict[str, set[str]] = {}
-        self._versions = itertools.count(1_000_001)
+        self._changes: dict[str, ChangeLog] = {}
+        self._version = 1_000_000
+        self._oldest_valid_version = 0
 
     # --- schema -----------------------------------------------------------------------
     def table(self, entity_set: str) -> TableDef:
@@ -139,6 +142,40 @@ class DataverseStore:
         record = self.record(entity_set, record_id)
         return None if record is None else record.with_etag()
 
+    # --- change tracking ----------------------------------------------------------------
+    def current_version(self) -> int:
+        """The latest version handed out: a delta token taken now covers every change so far."""
+        with self._lock:
+            return self._version
+
+    def oldest_valid_version(self) -> int:
+        """Tokens for older versions are expired (see ``expire_change_tokens``)."""
+        with self._lock:
+            return self._oldest_valid_version
+
+    def expire_change_tokens(self) -> None:
+        """Make every token issued so far expired; tokens issued afterwards are valid."""
+        with self._lock:
+            self._oldest_valid_version = self._next_version()
+
+    def updated_since(
+        self, entity_set: str, after: int, upto: int, limit: int | None = None
+    ) -> list[Change]:
+        """Rows whose latest change is an insert or update in ``(after, upto]``, by version."""
+        self.table(entity_set)
+        with self._lock:
+            rows = self._tables.get(entity_set, {})
+            return self._log(entity_set).updated_since(rows, after, upto, limit)
+
+    def deleted_since(
+        self, entity_set: str, after: int, upto: int, limit: int | None = None
+    ) -> list[Change]:
+        """Rows deleted in ``(after, upto]`` and absent now, by version."""
+        self.table(entity_set)
+        with self._lock:
+            rows = self._tables.get(entity_set, {})
+            return self._log(entity_set).deleted_since(rows, after, upto, limit)
+
     # --- writes -----------------------------------------------------------------------
     def insert(
         self,
@@ -172,22 +209,32 @@ class DataverseStore:
         with self._lock:
             current = self._tables.setdefault(entity_set, {})
             added: list[str] = []
-            for row in rows:
-                if not template.keys() >= row.keys():
-                    unknown = ", ".join(sorted(set(row) - set(template)))
-                    raise InvalidRecord(f"unknown columns for {table.logical_name}: {unknown}")
-                full = {**template, **row}
-                record_id = full[table.primary_id]
-                if record_id in current:
-                    raise DuplicateKey(f"{table.logical_name} {record_id}")
-                full["versionnumber"] = next(self._versions)
-                current[record_id] = DataverseRecord(
-                    full, self._shared_targets(table, row, full, shared)
-                )
-                added.append(record_id)
-            self._bump(entity_set)
-            self._indexes.pop(entity_set, None)
-            self._journal.record(lambda: self._drop_all(entity_set, added))
+            first_version = self._version + 1
+            try:
+                for row in rows:
+                    if not template.keys() >= row.keys():
+                        unknown = ", ".join(sorted(set(row) - set(template)))
+                        raise InvalidRecord(f"unknown columns for {table.logical_name}: {unknown}")
+                    full = {**template, **row}
+                    record_id = full[table.primary_id]
+                    if record_id in current:
+                        raise DuplicateKey(f"{table.logical_name} {record_id}")
+                    full["versionnumber"] = first_version + len(added)
+                    current[record_id] = DataverseRecord(
+                        full, self._shared_targets(table, row, full, shared)
+                    )
+                    added.append(record_id)
+            finally:  # rows added before a bad one stay, so account for them too
+                self._version += len(added)
+                self._bump(entity_set)
+                self._indexes.pop(entity_set, None)
+                unlog = self._log(entity_set).bulk_inserted(added, first_version)
+
+                def undo() -> None:
+                    self._drop_all(entity_set, added)
+                    unlog()
+
+                self._journal.record(undo)
         return len(added)
 
     def update(
@@ -204,7 +251,7 @@ class DataverseStore:
         with self._lock:
             key, current = self._locate(table, record_id)
             merged = {**current.row, **values}
-            merged["versionnumber"] = next(self._versions)
+            merged["versionnumber"] = self._next_version()
             merged["modifiedon"] = values.get("modifiedon") or format_timestamp(self._clock())
             new_targets = self._targets(table, merged, current.targets, targets)
             record = DataverseRecord(merged, new_targets)
@@ -233,9 +280,29 @@ class DataverseStore:
         return key, current
 
     def _put(self, entity_set: str, key: str, record: DataverseRecord | None) -> None:
-        """Set or remove (None) a record and journal the inverse change."""
+        """Set or remove (None) a record, log the change and journal the inverse of both."""
         previous = self._set(entity_set, key, record)
-        self._journal.record(lambda: self._set(entity_set, key, previous))
+        log = self._log(entity_set)
+        if record is None:
+            unlog = log.deleted(key, self._next_version())
+        else:
+            unlog = log.changed(key, int(record.row["versionnumber"]))
+
+        def undo() -> None:
+            self._set(entity_set, key, previous)
+            unlog()
+
+        self._journal.record(undo)
+
+    def _log(self, entity_set: str) -> ChangeLog:
+        log = self._changes.get(entity_set)
+        if log is None:
+            log = self._changes[entity_set] = ChangeLog()
+        return log
+
+    def _next_version(self) -> int:
+        self._version += 1
+        return self._version
 
     def _set(
         self, entity_set: str, key: str, record: DataverseRecord | None
@@ -279,7 +346,7 @@ class DataverseStore:
         row: dict[str, Any] = dict.fromkeys(self.known_columns(table.entity_set))
         row.update(values)
         row[table.primary_id] = record_id
-        row["versionnumber"] = next(self._versions)
+        row["versionnumber"] = self._next_version()
         row["createdon"] = values.get("createdon") or now
         row["modifiedon"] = values.get("modifiedon") or now
         for name, default in _SYSTEM_DEFAULTS.items():

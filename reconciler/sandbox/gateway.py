@@ -1,5 +1,6 @@
 """The per-request pipeline in front of each service: count, authenticate, apply service
-protection (Dataverse), apply injected faults, then hand an ApiRequest to the service."""
+protection (Dataverse), apply injected faults, then hand an ApiRequest to the service.
+A ``drop_*`` fault ends in a DroppedConnection instead of an answer (connection_drop.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from reconciler.sandbox.connection_drop import DroppedConnection
 from reconciler.sandbox.identity import AUTHORITY_HOST, IssuedToken
 from reconciler.sandbox.keys import decode_path
 from reconciler.sandbox.messages import ApiRequest, ApiResponse, Headers
-from reconciler.sandbox.protection import BEHAVIOURS, Service, throttled_response
+from reconciler.sandbox.protection import (
+    BEHAVIOURS,
+    Drop,
+    Service,
+    throttled_response,
+)
 from reconciler.sandbox.world import Sandbox
 
 Handler = Callable[[ApiRequest], ApiResponse]
@@ -71,27 +78,36 @@ class ServiceGateway:
 
     async def _serve(self, request: Request) -> Response:
         path, query = _raw_target(request)
-        fault = self._sandbox.faults.take(self._service, f"{decode_path(path)}?{query}")
+        target = f"{decode_path(path)}?{query}"
+        fault = self._sandbox.faults.take(self._service, target, request.method)
+        body = await request.body()  # read first, so a drop never leaves unread bytes
         if fault is not None:
             early = await BEHAVIOURS[fault.kind].before(fault)
             if early is not None:
-                if early.status == 429:
-                    self._sandbox.stats.throttled[self._service] += 1
-                return to_starlette(early)
+                return self._answer(early)
         api_request = ApiRequest(
             method=request.method,
             path=decode_path(path[len(self._root) :] if path.startswith(self._root) else ""),
             query=query,
             headers=Headers(list(request.headers.items())),
-            body=await request.body(),
+            body=body,
             base_url=base_url_of(request),
             root=self._root,
         )
         with self._sandbox.lock:  # one operation at a time against the world
             response = self._handler(api_request)
         if fault is not None:
-            response = BEHAVIOURS[fault.kind].after(fault, response)
+            return self._answer(BEHAVIOURS[fault.kind].after(fault, response))
         return to_starlette(response)
+
+    def _answer(self, answer: ApiResponse | Drop) -> Response:
+        """A fault's answer, counted in the stats it belongs to."""
+        if isinstance(answer, Drop):
+            self._sandbox.stats.dropped[self._service] += 1
+            return DroppedConnection()
+        if answer.status == 429:
+            self._sandbox.stats.throttled[self._service] += 1
+        return to_starlette(answer)
 
     def _unauthorized(self, request: Request) -> Response:
         """Dataverse: empty 401 naming the authority and resource; F&O: empty 401."""

@@ -1,9 +1,10 @@
 """Dataverse service-protection limits (api-protocols.md A9) and injected faults.
 
 Faults are data (what, for whom, how many times) plus a behaviour per kind with a ``before``
-hook (answer instead of the service, or delay) and an ``after`` hook (alter the answer). New
-kinds such as dropping the connection, or committing and then dropping, plug in as another
-behaviour: the gateway already runs ``after`` once the service has committed.
+hook (answer instead of the service, delay, or drop the connection) and an ``after`` hook
+(alter the answer, or drop the connection once the service has committed). Dropping is
+expressed as ``DROP`` so this module stays transport-neutral; the gateway turns it into a
+closed connection.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from reconciler.sandbox.messages import ApiResponse
 from reconciler.sandbox.service_errors import FNO_THROTTLE_MESSAGE, dataverse_error, fno_error
 
 Service = Literal["fno", "dataverse"]
-FaultKind = Literal["429", "503", "slow"]
+FaultKind = Literal["429", "503", "slow", "drop_before", "drop_after"]
+HTTP_METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 
 REQUESTS_CODE = "0x80072322"
 CONCURRENCY_CODE = "0x80072326"
@@ -111,18 +113,33 @@ class Fault:
     retry_after: int = 1
     delay: float = 0.0
     path_contains: str = ""
+    method: str | None = None
 
-    def matches(self, service: str, target: str) -> bool:
-        return self.service == service and self.path_contains in target
+    def matches(self, service: str, target: str, method: str) -> bool:
+        return (
+            self.service == service
+            and self.path_contains in target
+            and (self.method is None or self.method == method.upper())
+        )
+
+
+class Drop:
+    """Marker answer: close the connection without a complete response."""
+
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP = Drop()
 
 
 class FaultBehaviour:
     """What a fault kind does around the real handler."""
 
-    async def before(self, fault: Fault) -> ApiResponse | None:
+    async def before(self, fault: Fault) -> ApiResponse | Drop | None:
         return None
 
-    def after(self, fault: Fault, response: ApiResponse) -> ApiResponse:
+    def after(self, fault: Fault, response: ApiResponse) -> ApiResponse | Drop:
         return response
 
 
@@ -142,7 +159,28 @@ class _Slow(FaultBehaviour):
         return None
 
 
-BEHAVIOURS: dict[str, FaultBehaviour] = {"429": _Throttle(), "503": _Unavailable(), "slow": _Slow()}
+class _DropBefore(FaultBehaviour):
+    """The connection fails before the service sees the request: nothing is written."""
+
+    async def before(self, fault: Fault) -> ApiResponse | Drop | None:
+        return DROP
+
+
+class _DropAfter(FaultBehaviour):
+    """Commit then drop: the writes (a whole ``$batch`` included) stay, the answer is lost,
+    which is what a client must survive to converge on retry."""
+
+    def after(self, fault: Fault, response: ApiResponse) -> ApiResponse | Drop:
+        return DROP
+
+
+BEHAVIOURS: dict[str, FaultBehaviour] = {
+    "429": _Throttle(),
+    "503": _Unavailable(),
+    "slow": _Slow(),
+    "drop_before": _DropBefore(),
+    "drop_after": _DropAfter(),
+}
 
 
 class Faults:
@@ -160,17 +198,26 @@ class Faults:
         retry_after: int = 1,
         delay: float = 0.0,
         path_contains: str = "",
+        method: str | None = None,
     ) -> None:
-        """The next ``count`` requests to ``service`` whose path and query contain
-        ``path_contains`` get the fault: a 429 with Retry-After, a 503, or a delay."""
+        """The next ``count`` requests to ``service`` whose decoded path and query contain
+        ``path_contains`` (and whose HTTP method is ``method``, when given; ``$batch`` is a
+        POST) get the fault: ``"429"`` with Retry-After, ``"503"``, ``"slow"`` (a delay),
+        ``"drop_before"`` (connection closed, request not handled) or ``"drop_after"``
+        (request handled and committed, then the connection closed without an answer).
+        Faults match whole HTTP requests, never the operations inside a ``$batch``."""
         if service not in ("fno", "dataverse"):
             raise ValueError(f"unknown service {service!r}; use 'fno' or 'dataverse'")
         if kind not in BEHAVIOURS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(BEHAVIOURS)}")
         if count < 1:
             raise ValueError("count must be at least 1")
+        verb = None if method is None else method.upper()
+        if verb is not None and verb not in HTTP_METHODS:
+            raise ValueError(f"unknown method {method!r}; known: {', '.join(sorted(HTTP_METHODS))}")
+        fault = Fault(service, kind, count, retry_after, delay, path_contains, verb)
         with self._lock:
-            self._faults.append(Fault(service, kind, count, retry_after, delay, path_contains))
+            self._faults.append(fault)
 
     def clear(self) -> None:
         with self._lock:
@@ -181,11 +228,11 @@ class Faults:
         with self._lock:
             return sum(fault.remaining for fault in self._faults)
 
-    def take(self, service: str, target: str) -> Fault | None:
+    def take(self, service: str, target: str, method: str) -> Fault | None:
         """Consume one use of the first fault matching this request."""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(service, target):
+                if fault.matches(service, target, method):
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)

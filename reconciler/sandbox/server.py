@@ -14,6 +14,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reconciler.sandbox.app import create_app
+from reconciler.sandbox.connection_drop import ABORT_EXTENSION
 from reconciler.sandbox.world import Sandbox
 
 _START_TIMEOUT = 10.0
@@ -100,13 +101,24 @@ class _ResponsiveServer(uvicorn.Server):
 class _NoDelayH11Protocol(H11Protocol):
     """Turn off Nagle's algorithm on each connection. uvicorn writes a response's headers and
     body separately; with Nagle on, the body waits for the client's delayed ACK, which made
-    every keep-alive request on loopback take ~40 ms."""
+    every keep-alive request on loopback take ~40 ms.
+
+    Each request's scope also gets the connection's ``abort`` (connection_drop.py), so that
+    a ``drop_*`` fault can close the socket before any byte of a response is written."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+
+    def handle_events(self) -> None:
+        # A request event creates the app's task without running it, so the scope can still
+        # be completed here; repeated calls for body events set the same value again.
+        super().handle_events()
+        if self.scope is not None:
+            extensions = self.scope.setdefault("extensions", {})
+            extensions[ABORT_EXTENSION] = {"abort": self.transport.abort}
 
 
 def _server(sandbox: Sandbox) -> uvicorn.Server:

@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 @dataclass
 class Stats:
     """What tests assert on: HTTP requests per service ("fno"/"dataverse", counted before
-    authentication), token requests per audience, operations inside ``$batch`` bodies and
-    requests answered 429 by service protection or an injected fault."""
+    authentication), token requests per audience, operations inside ``$batch`` bodies,
+    requests answered 429 by service protection or an injected fault, and connections closed
+    by a ``drop_before``/``drop_after`` fault."""
 
     requests: Counter[str] = field(default_factory=Counter)
     token_requests: Counter[str] = field(default_factory=Counter)
     batch_parts: Counter[str] = field(default_factory=Counter)
     throttled: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
-        for counter in (self.requests, self.token_requests, self.batch_parts, self.throttled):
+        counters = (self.requests, self.token_requests, self.batch_parts, self.throttled)
+        for counter in (*counters, self.dropped):
             counter.clear()
 
 

@@ -7,7 +7,7 @@ world from their own thread while uvicorn serves it from another.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,30 @@ class Sandbox:
         """All-or-nothing unit of writes (a ``$batch`` change set)."""
         with self.journal.atomic() as transaction:
             yield transaction
+
+    def edit_dataverse_row(
+        self, entity_set: str, record_id: str, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Change a Dataverse row as a concurrent user would (e.g. between plan and apply):
+        the same store update a PATCH makes, so ``versionnumber``/``@odata.etag``,
+        ``modifiedon`` and change tracking all move. ``changes`` holds column values
+        (lookups as ``_x_value``). Returns the new row with ``@odata.etag``; raises
+        RecordNotFound when the row does not exist."""
+        return self.dataverse.update(entity_set, record_id, changes)
+
+    def edit_fno_row(
+        self, entity_set: str, key: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Change an F&O record as a concurrent user would: the same store update a PATCH
+        makes, so its ``@odata.etag`` changes. ``key`` names every key field (``dataAreaId``
+        included for company-specific entities). Returns the new row with ``@odata.etag``;
+        raises RecordNotFound or InvalidRecord (unknown field, key change)."""
+        return self.fno.update(entity_set, key, changes)
+
+    def expire_change_tokens(self) -> None:
+        """Make every Dataverse delta token issued so far expired, as if the retention period
+        (``config.change_tracking_retention_s``) had passed; later tokens work as usual."""
+        self.dataverse.expire_change_tokens()
 
     @classmethod
     def from_seed(

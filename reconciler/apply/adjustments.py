@@ -34,7 +34,7 @@ LINE_ID = "msdyn_inventoryadjustmentproductid"
 HEADER_LINK = "msdyn_warehouse"
 LINE_LINKS = ("msdyn_product", "msdyn_unit")
 PARENT = "msdyn_inventoryadjustment"
-ROUNDS = 3
+ROUNDS = 5
 
 LinkResolver = Callable[[Action], list[Link] | str]
 Sent = Callable[[list[str]], None]

@@ -22,7 +22,7 @@ from reconciler.rules import Rule
 
 __all__ = ["RecordBatch", "apply_records"]
 
-ROUNDS = 3
+ROUNDS = 5
 """How often a write whose answer was lost is looked up and, if absent, sent again."""
 
 Sent = Callable[[list[str]], None]

@@ -79,8 +79,8 @@ class ServiceGateway:
     async def _serve(self, request: Request) -> Response:
         path, query = _raw_target(request)
         target = f"{decode_path(path)}?{query}"
-        fault = self._sandbox.faults.take(self._service, target, request.method)
         body = await request.body()  # read first, so a drop never leaves unread bytes
+        fault = self._sandbox.faults.take(self._service, target, request.method, body)
         if fault is not None:
             early = await BEHAVIOURS[fault.kind].before(fault)
             if early is not None:

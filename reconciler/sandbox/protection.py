@@ -114,12 +114,14 @@ class Fault:
     delay: float = 0.0
     path_contains: str = ""
     method: str | None = None
+    body_contains: str = ""
 
-    def matches(self, service: str, target: str, method: str) -> bool:
+    def matches(self, service: str, target: str, method: str, body: str = "") -> bool:
         return (
             self.service == service
             and self.path_contains in target
             and (self.method is None or self.method == method.upper())
+            and self.body_contains in body
         )
 
 
@@ -199,13 +201,16 @@ class Faults:
         delay: float = 0.0,
         path_contains: str = "",
         method: str | None = None,
+        body_contains: str = "",
     ) -> None:
         """The next ``count`` requests to ``service`` whose decoded path and query contain
         ``path_contains`` (and whose HTTP method is ``method``, when given; ``$batch`` is a
         POST) get the fault: ``"429"`` with Retry-After, ``"503"``, ``"slow"`` (a delay),
         ``"drop_before"`` (connection closed, request not handled) or ``"drop_after"``
         (request handled and committed, then the connection closed without an answer).
-        Faults match whole HTTP requests, never the operations inside a ``$batch``."""
+        Faults match whole HTTP requests, never the operations inside a ``$batch``; with
+        ``body_contains`` only requests whose body has that text (e.g. a ``$batch`` that
+        posts ``msdyn_inventoryadjustments``, not one that only reads)."""
         if service not in ("fno", "dataverse"):
             raise ValueError(f"unknown service {service!r}; use 'fno' or 'dataverse'")
         if kind not in BEHAVIOURS:
@@ -215,7 +220,7 @@ class Faults:
         verb = None if method is None else method.upper()
         if verb is not None and verb not in HTTP_METHODS:
             raise ValueError(f"unknown method {method!r}; known: {', '.join(sorted(HTTP_METHODS))}")
-        fault = Fault(service, kind, count, retry_after, delay, path_contains, verb)
+        fault = Fault(service, kind, count, retry_after, delay, path_contains, verb, body_contains)
         with self._lock:
             self._faults.append(fault)
 
@@ -228,11 +233,12 @@ class Faults:
         with self._lock:
             return sum(fault.remaining for fault in self._faults)
 
-    def take(self, service: str, target: str, method: str) -> Fault | None:
+    def take(self, service: str, target: str, method: str, body: bytes = b"") -> Fault | None:
         """Consume one use of the first fault matching this request."""
+        text = body.decode("utf-8", "replace") if body else ""
         with self._lock:
             for fault in self._faults:
-                if fault.matches(service, target, method):
+                if fault.matches(service, target, method, text):
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)

@@ -141,3 +141,30 @@ def test_deactivating_orphans_needs_allow_deactivate(
         "plan", "--profile", str(profile_path), "--rules", str(rules), "--format", "json"
     )
     assert not [a for a in json.loads(out)["actions"] if a["kind"] == "deactivate"]
+
+
+def test_refresh_replans_conflicts_and_applies_them_after_showing_them(
+    world: Sandbox, profile_path: Path, tmp_path: Path
+) -> None:
+    plan = planned(tmp_path, profile_path)
+    actions = plan["actions"]
+    assert isinstance(actions, list)
+    update = next(
+        a
+        for a in actions
+        if a["rule"] == "products" and a["kind"] == "update" and "name" in a["changes"]
+    )
+    world.edit_dataverse_row("products", update["target_id"], {"name": "Edited during review"})
+    args = ("apply", str(tmp_path / "plan.json"), "--profile", str(profile_path))
+    code, out = run(*args, "--batch-size", "7", "--concurrency", "2")
+    assert code == 1 and "Edited during review" in out and "conflict" in out
+    code, out = run(*args, "--refresh")  # asks first: no terminal, so it refuses
+    assert code == 1 and "--auto-approve" in out
+    assert world.dataverse.get("products", update["target_id"])["name"] == "Edited during review"  # type: ignore[index]
+    code, out = run(*args, "--refresh", "--auto-approve")
+    assert code == 0, out
+    assert "Refreshed from current values" in out and "Edited during review" in out
+    name = world.dataverse.get("products", update["target_id"])["name"]  # type: ignore[index]
+    assert name == update["changes"]["name"]["to"]
+    code, out = run("plan", "--profile", str(profile_path), "--format", "json")
+    assert {a["kind"] for a in json.loads(out)["actions"]} == {"report"}

@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.sandbox import Sandbox
+from reconciler.sandbox import Sandbox, SandboxConfig, start
 from reconciler.sandbox.schema import DATAVERSE_TABLES
 from tests.sandbox.batch_body import batch, changeset, operation, parts
+from tests.sandbox.conftest import service_client
 
 WO_STATUS = {
     690970000: "OpenUnscheduled",
@@ -546,3 +547,30 @@ def test_client_style_repair_of_missing_documents(fno: httpx.Client, sandbox: Sa
     )
     seeded = {e["journal_number"] for _, e in entries(sandbox, "inventory_journals")} - {None}
     assert new_journal["JournalNumber"] == f"USMF-{len(seeded) + 1:06d}"
+
+
+def test_document_entities_page_like_every_fno_entity() -> None:
+    world = Sandbox.from_seed("demo", seed=7, config=SandboxConfig(fno_page_size=4))
+    with start(world) as running, service_client(running, "fno") as client:
+        params = {"cross-company": "true", "$select": "SalesOrderNumber,LineCreationSequenceNumber"}
+        response = client.get("CDSSalesOrderLinesV2", params=params)
+        rows, pages = [], 0
+        while True:
+            body = response.json()
+            rows += [
+                (r["SalesOrderNumber"], r["LineCreationSequenceNumber"]) for r in body["value"]
+            ]
+            pages += 1
+            if "@odata.nextLink" not in body:
+                break
+            assert "cross-company=true" in body["@odata.nextLink"]
+            response = client.get(body["@odata.nextLink"])
+        stored = world.fno.rows("CDSSalesOrderLinesV2")
+        assert pages > 3 and len(rows) == len(set(rows)) == len(stored)
+        (order,) = world.seed_manifest["work_orders.changed_line_quantity"]
+        related = client.get(
+            f"CDSSalesOrderHeaders(dataAreaId='usmf',SalesOrderNumber='{order['work_order']}')"
+            "/CDSSalesOrderLinesV2",
+            params={"$top": "1", "$count": "true"},
+        ).json()
+        assert related["@odata.count"] == len(order["lines"]) and len(related["value"]) == 1

@@ -16,7 +16,14 @@ from reconciler.errors import OutcomeUnknownError, ServiceError
 from reconciler.odata.batch import BatchRequest, BatchResponse, ChangeSet
 from reconciler.odata.client import ODataClient
 
-__all__ = ["collection", "entity_or_none", "send_reads", "send_writes", "written"]
+__all__ = [
+    "collection",
+    "entity_or_none",
+    "fetch_entities",
+    "send_reads",
+    "send_writes",
+    "written",
+]
 
 
 def send_reads(client: ODataClient, operations: Sequence[BatchRequest]) -> list[BatchResponse]:
@@ -46,6 +53,18 @@ def send_writes(
     )
     answers: list[BatchResponse | None] = list(client.batch(items, continue_on_error=True))
     return answers[: len(operations)] + [None] * (len(operations) - len(answers))
+
+
+def fetch_entities(
+    client: ODataClient, paths: Sequence[str], columns: Sequence[str]
+) -> list[Row | None]:
+    """One GET per entity path (``set(key)``) in one ``$batch``; None where it is gone."""
+    operations = [client.get_operation(path, select=columns) for path in paths]
+    answers = send_reads(client, operations)
+    return [
+        entity_or_none(client, answer, operation)
+        for operation, answer in zip(operations, answers, strict=True)
+    ]
 
 
 def collection(client: ODataClient, answer: BatchResponse, request: BatchRequest) -> list[Row]:

@@ -77,15 +77,8 @@ class FnoConnector:
     def fetch_many(
         self, entity: str, record_ids: Sequence[str], columns: Sequence[str]
     ) -> list[Row | None]:
-        operations = [
-            self.client.get_operation(_path(entity, record_id), select=columns)
-            for record_id in record_ids
-        ]
-        answers = batching.send_reads(self.client, operations)
-        return [
-            batching.entity_or_none(self.client, answer, operation)
-            for operation, answer in zip(operations, answers, strict=True)
-        ]
+        paths = [_path(entity, record_id) for record_id in record_ids]
+        return batching.fetch_entities(self.client, paths, columns)
 
     def write_many(self, writes: Sequence[Write]) -> list[Written]:
         """Each write in its own change set: F&O answers the batch 200 and each set alone."""

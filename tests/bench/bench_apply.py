@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -28,26 +27,19 @@ from typing import Any
 import pytest
 
 from reconciler.apply import ApplyOptions, apply_plan
-from reconciler.config import SANDBOX_SECRET_ENV, Profile, load_profile, sandbox_profile_text
+from reconciler.config import Profile
 from reconciler.journal import open_journal
 from reconciler.planner import make_plan
-from reconciler.rules import RuleSet, default_rules_dir, load_rules
+from reconciler.rules import RuleSet, load_rules
 from reconciler.sandbox import Sandbox, start
 from reconciler.session import open_connectors, snapshot_now
+from tests.bench.sandbox_profile import profile_for
 
 
 def scenario(rows: int, storm: int, resume: bool) -> dict[str, Any]:
     world = Sandbox.from_seed("bulk", seed=11, onhand_rows=rows, products=max(1_000, rows // 100))
     with tempfile.TemporaryDirectory() as folder, start(world) as server:
-        values = server.profile_values()
-        os.environ[SANDBOX_SECRET_ENV] = str(values["client_secret"])
-        path = Path(folder) / "profile.toml"
-        path.write_text(
-            sandbox_profile_text(
-                values, rules_dir=default_rules_dir(), snapshots_dir=Path(folder) / "snapshots"
-            )
-        )
-        profile = load_profile(path)
+        profile = profile_for(server, Path(folder))
         rules = load_rules(profile.rules_dir, only=["onhand"])
         plan = make_plan(snapshot_now(profile, rules).path, rules, profile)
         if storm:

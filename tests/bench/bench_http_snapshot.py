@@ -15,17 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from reconciler.config import SANDBOX_SECRET_ENV, load_profile, sandbox_profile_text
-from reconciler.rules import default_rules_dir, load_rules
+from reconciler.rules import load_rules
 from reconciler.sandbox import Sandbox, start
 from reconciler.session import snapshot_now
+from tests.bench.sandbox_profile import profile_for
 
 PAGE = {"fno": 10_000, "dataverse": 5_000}
 
@@ -35,15 +34,7 @@ def run(rows: int) -> dict[str, object]:
     world = Sandbox.from_seed("bulk", seed=7, onhand_rows=rows, products=max(1_000, rows // 100))
     seeded_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder, start(world) as server:
-        values = server.profile_values()
-        os.environ[SANDBOX_SECRET_ENV] = str(values["client_secret"])
-        path = Path(folder) / "profile.toml"
-        path.write_text(
-            sandbox_profile_text(
-                values, rules_dir=default_rules_dir(), snapshots_dir=Path(folder) / "snapshots"
-            )
-        )
-        profile = load_profile(path)
+        profile = profile_for(server, Path(folder))
         rules = load_rules(profile.rules_dir, only=["onhand"])
         started = time.perf_counter()
         info = snapshot_now(profile, rules)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import tempfile
 import time
@@ -24,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.config import SANDBOX_SECRET_ENV, load_profile, sandbox_profile_text
-from reconciler.rules import default_rules_dir, load_rules
+from reconciler.rules import load_rules
 from reconciler.sandbox import Sandbox, start
 from reconciler.session import snapshot_now
+from tests.bench.sandbox_profile import profile_for
 
 INVENTORY = "msdyn_productinventories"
 
@@ -70,15 +69,7 @@ def timed(profile: Any, rules: Any, incremental: bool) -> dict[str, Any]:
 def run(rows: int) -> dict[str, Any]:
     world = Sandbox.from_seed("bulk", seed=5, onhand_rows=rows, products=max(1_000, rows // 100))
     with tempfile.TemporaryDirectory() as folder, start(world) as server:
-        values = server.profile_values()
-        os.environ[SANDBOX_SECRET_ENV] = str(values["client_secret"])
-        path = Path(folder) / "profile.toml"
-        path.write_text(
-            sandbox_profile_text(
-                values, rules_dir=default_rules_dir(), snapshots_dir=Path(folder) / "snapshots"
-            )
-        )
-        profile = load_profile(path)
+        profile = profile_for(server, Path(folder))
         rules = load_rules(profile.rules_dir, only=["onhand"])
         snapshot_now(profile, rules)
         changed = change_one_percent(world, 5)

@@ -13,7 +13,7 @@ history (and so tomorrow's deltas) alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -140,7 +140,7 @@ class History:
         self.con.execute("BEGIN TRANSACTION")
         try:
             self._insert(run, plan, profile, exit_code)
-            yield self._delta(run.run_id, profile)
+            yield self._delta(run.run_id, profile, plan.rules)
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
@@ -216,7 +216,7 @@ class History:
         finally:
             self.con.unregister("new_actions")
 
-    def _delta(self, run_id: str, profile: str) -> Delta:
+    def _delta(self, run_id: str, profile: str, rules: tuple[str, ...]) -> Delta:
         shown = "SELECT run_id, seq, rules, prev_id FROM ordered WHERE run_id = $run_id"
         params = {"profile": profile, "run_id": run_id}
         previous = self.con.execute(
@@ -237,7 +237,7 @@ class History:
             new=tuple(ids["new"]),
             persisted=tuple(ids["persisted"]),
             resolved=tuple(ids["resolved"]),
-            by_rule=by_rule,
+            by_rule=_in_order(by_rule, rules),
             previous_run_id=previous[0] if previous else None,
         )
 
@@ -286,5 +286,15 @@ def _past_run(row: tuple[Any, ...], delta: dict[str, dict[str, int]]) -> PastRun
         exit_code=exit_code,
         rules=tuple(rules),
         previous_run_id=prev,
-        delta=delta,
+        delta=_in_order(delta, rules),
+    )
+
+
+def _in_order(
+    by_rule: dict[str, dict[str, int]], rules: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Per-rule counts in the run's rule order (dependency order), as every report shows."""
+    position = {name: index for index, name in enumerate(rules)}
+    return dict(
+        sorted(by_rule.items(), key=lambda item: (position.get(item[0], len(position)), item[0]))
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -94,5 +95,6 @@ def write_reports(view: AuditView, folder: Path) -> list[Path]:
         ) from None
     finally:
         for partial, _final in partials:
-            partial.unlink(missing_ok=True)
+            with suppress(OSError):
+                partial.unlink(missing_ok=True)
     return [final for _partial, final in partials]

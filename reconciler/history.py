@@ -270,6 +270,11 @@ def _connect(path: Path, *, read_only: bool) -> Iterator[History]:
             f"the audit history {path} is in use ({exc}). Another `reconcile audit` or "
             "`reconcile history` is using this snapshots folder; wait for it to finish."
         ) from None
+    except duckdb.Error as exc:
+        raise ReconcilerError(
+            f"the audit history {path} cannot be opened ({exc}); move it aside to start a "
+            "new history."
+        ) from None
     try:
         yield History(con, path)
     finally:

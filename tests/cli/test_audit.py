@@ -82,7 +82,24 @@ def test_a_bad_fail_on_spec_exits_1_before_reading_anything(profile_path: Path) 
     code, out = said("audit", "--profile", str(profile_path), "--fail-on", "*>1,onhnd>2")
     assert code == 1
     assert "'onhnd>2'" in out and "rules: products, warehouses, onhand" in out
+    code, out = said(
+        "audit", "--profile", str(profile_path), "--rule", "products", "--fail-on", "onhand"
+    )
+    assert code == 1 and "no rule named 'onhand' in this run; rules: products (" in out
     assert not snapshots.exists() or not any(snapshots.iterdir())
+
+
+def test_a_run_whose_reports_cannot_be_written_is_not_recorded(
+    profile_path: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    code, out = said(
+        "audit", "--profile", str(profile_path), "--report-dir", str(blocker / "reports")
+    )
+    assert code == 1 and "cannot write the reports to" in out
+    assert "Not a directory; choose another --report-dir" in out
+    assert history_runs(profile_path) == []
 
 
 def test_findings_are_drift_until_a_limit_says_otherwise(profile_path: Path) -> None:

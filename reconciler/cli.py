@@ -20,6 +20,7 @@ from reconciler.clikit import (
     EXIT_DRIFT,
     console,
     errors,
+    full_option,
     load_rules_for,
     profile_option,
     rule_filter_option,
@@ -58,20 +59,24 @@ def main(debug: bool) -> None:
 @profile_option
 @rules_option
 @rule_filter_option
+@full_option
 @errors
-def snapshot(profile_path: Path, rules_dir: Path | None, only: tuple[str, ...]) -> None:
+def snapshot(profile_path: Path, rules_dir: Path | None, only: tuple[str, ...], full: bool) -> None:
     """Read what the rules need from SCM and FS into a new immutable snapshot file.
 
     The file lands in the profile's snapshots folder; a failed read leaves nothing behind.
+    FS tables read whole are brought up to date from the previous snapshot through
+    Dataverse change tracking (a full read when the token expired: a note says so); SCM
+    entities are read per legal entity, a few at a time ([http] concurrency).
     """
     profile = load_profile(profile_path)
     rules = load_rules_for(profile, rules_dir, only)
-    info = take_snapshot(profile, rules)
+    info = take_snapshot(profile, rules, full=full)
     out = console()
     for table in info.tables:
         out.print(
             f"{table.system:9} {table.label:30} {table.rows:>10,} rows  "
-            f"{table.requests:>6} requests"
+            f"{table.requests:>6} requests  {table.mode}"
         )
     out.print(f"Snapshot {info.path}")
 
@@ -108,6 +113,7 @@ def snapshot(profile_path: Path, rules_dir: Path | None, only: tuple[str, ...]) 
 @click.option(
     "--limit", default=50, show_default=True, help="Actions shown per kind in text output."
 )
+@full_option
 @errors
 def plan(
     profile_path: Path,
@@ -118,6 +124,7 @@ def plan(
     detailed_exitcode: bool,
     output_format: str,
     limit: int,
+    full: bool,
 ) -> None:
     """Diff SCM and FS and show what apply would do. Never writes to either system.
 
@@ -127,7 +134,7 @@ def plan(
     profile = load_profile(profile_path)
     rules = load_rules_for(profile, rules_dir, only)
     if snapshot_ref is None:
-        snapshot_path = take_snapshot(profile, rules).path
+        snapshot_path = take_snapshot(profile, rules, full=full).path
     elif snapshot_ref == "latest":
         snapshot_path = latest_snapshot(profile.snapshots_dir)
     else:

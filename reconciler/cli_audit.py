@@ -23,6 +23,7 @@ from reconciler.clikit import (
     EXIT_OK,
     console,
     errors,
+    full_option,
     load_rules_for,
     profile_option,
     rule_filter_option,
@@ -67,6 +68,7 @@ report_dir_option = click.option(
     "RULE:KIND>N, RULE>N (its writes), KIND>N, *>N, findings:SEVERITY[>N]; >= works too; "
     "no >N means >0. E.g. --fail-on 'onhand:adjust>50,findings:error'.",
 )
+@full_option
 @errors
 def audit(
     profile_path: Path,
@@ -74,6 +76,7 @@ def audit(
     only: tuple[str, ...],
     report_dir: Path | None,
     fail_on: tuple[str, ...],
+    full: bool,
 ) -> None:
     """Nightly drift audit: snapshot, plan (never writes), record the run, write reports.
 
@@ -90,7 +93,7 @@ def audit(
     profile = load_profile(profile_path)
     rules = _rules(profile, rules_dir, only)
     thresholds = parse_thresholds(fail_on, rules.names())
-    plan = make_plan(take_snapshot(profile, rules).path, rules, profile)
+    plan = make_plan(take_snapshot(profile, rules, full=full).path, rules, profile)
     severities = classify(plan.actions, profile.severity)
     breaches = evaluate(thresholds, plan, severities)
     code = _audit_exit_code(plan, breaches, limits_given=bool(thresholds))
@@ -129,9 +132,10 @@ def audit(
     type=click.IntRange(0),
     help="Findings listed per rule and finding name (0 = all; the reports list every one).",
 )
+@full_option
 @errors
 def validate(
-    profile_path: Path, rules_dir: Path | None, report_dir: Path | None, limit: int
+    profile_path: Path, rules_dir: Path | None, report_dir: Path | None, limit: int, full: bool
 ) -> None:
     """Pre-go-live check: every rule, every finding by severity, a GO / NO-GO verdict.
 
@@ -147,7 +151,7 @@ def validate(
     started = datetime.now(UTC)
     profile = load_profile(profile_path)
     rules = _rules(profile, rules_dir, ())
-    plan = make_plan(take_snapshot(profile, rules).path, rules, profile)
+    plan = make_plan(take_snapshot(profile, rules, full=full).path, rules, profile)
     severities = classify(plan.actions, profile.severity)
     verdict, reasons = go_no_go(plan, severities)
     view = AuditView(

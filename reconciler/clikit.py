@@ -98,7 +98,23 @@ rule_filter_option = click.option(
 )
 
 
-def take_snapshot(profile: Profile, rules: RuleSet) -> SnapshotInfo:
-    """A snapshot now, with page progress on stderr."""
-    with page_progress(Console(stderr=True)) as on_page:
-        return snapshot_now(profile, rules, on_page=on_page)
+def take_snapshot(profile: Profile, rules: RuleSet, *, full: bool = False) -> SnapshotInfo:
+    """A snapshot now, with page progress and notes (why a table was read in full) on
+    stderr; incremental unless ``full``."""
+    err = Console(stderr=True)
+    with page_progress(err) as on_page:
+        return snapshot_now(
+            profile,
+            rules,
+            on_page=on_page,
+            on_note=lambda note: err.print(f"note: {note}"),
+            incremental=not full,
+        )
+
+
+full_option = click.option(
+    "--full",
+    is_flag=True,
+    help="Read everything again instead of bringing the previous snapshot up to date "
+    "(FS change tracking).",
+)

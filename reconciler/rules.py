@@ -454,6 +454,28 @@ class RuleSet:
                     seen.setdefault((system, entity, None), None)
         return list(seen)
 
+    def dataverse_ids(self, entity: str) -> list[str]:
+        """Columns the rules treat as a Dataverse table's primary id: a side's ``id``, a
+        link's ``id``, or a lookup matched on one ``_x_value`` column."""
+        found: list[str] = []
+        for rule in self.rules:
+            for side in (rule.source, rule.target):
+                if side.system != "dataverse":
+                    continue
+                if side.entity == entity and side.id:
+                    found.append(side.id)
+                for lookup in side.lookups:
+                    pairs = list(lookup.on.items())
+                    if (
+                        lookup.entity == entity
+                        and len(pairs) == 1
+                        and pairs[0][1].endswith("_value")
+                    ):
+                        found.append(pairs[0][0])
+            if rule.target.system == "dataverse":
+                found += [link.id for link in rule.links if link.entity == entity]
+        return list(dict.fromkeys(found))
+
     def company_column(self, system: str, entity: str) -> str | None:
         """The entity's company column, if any rule names one (one per entity: checked on load)."""
         for rule in self.rules:

@@ -64,11 +64,19 @@ def open_connectors(profile: Profile, rules: RuleSet) -> Iterator[dict[str, Conn
 
 
 def snapshot_now(
-    profile: Profile, rules: RuleSet, *, on_page: Callable[[str, str, int], None] | None = None
+    profile: Profile,
+    rules: RuleSet,
+    *,
+    on_page: Callable[[str, str, int], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
+    incremental: bool = True,
 ) -> SnapshotInfo:
-    """Take a fresh snapshot of everything the rules need."""
+    """Take a fresh snapshot of everything the rules need (incrementally where the previous
+    snapshot allows, unless ``incremental`` is False)."""
     with open_connectors(profile, rules) as connectors:
-        return take_snapshot(profile, rules, connectors, on_page=on_page)
+        return take_snapshot(
+            profile, rules, connectors, on_page=on_page, on_note=on_note, incremental=incremental
+        )
 
 
 def _client(

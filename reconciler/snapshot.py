@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,10 +23,19 @@ import duckdb
 import polars as pl
 
 from reconciler.config import DuckConfig, Profile
-from reconciler.connectors.base import Connector
+from reconciler.connectors.base import ChangeReader, Connector
 from reconciler.errors import SnapshotError
 from reconciler.prepare import prepare_rule
 from reconciler.rules import Compare, RuleSet
+from reconciler.snapshot_reads import (
+    NoTracking,
+    Previous,
+    ReadResult,
+    Staging,
+    company_partitions,
+    read_paged,
+    read_tracked,
+)
 from reconciler.sql import ident as _q
 from reconciler.sql import literal as _lit
 from reconciler.tables import ETAG, NUMBER_TYPE, nk, table_name
@@ -59,6 +69,12 @@ class TableInfo:
     fingerprint: str
     requests: int
     filter: str | None = None
+    mode: str = "full"
+    """``full``, ``partitioned`` (F&O, per legal entity) or ``delta`` (Dataverse changes
+    applied to the previous snapshot's rows)."""
+    delta_link: str | None = None
+    seconds: float = 0.0
+    """Wall time of reading (and, for a delta, merging) this table."""
 
     @property
     def label(self) -> str:
@@ -91,9 +107,16 @@ def take_snapshot(
     connectors: Mapping[str, Connector],
     *,
     on_page: PageCallback | None = None,
+    on_note: Callable[[str], None] | None = None,
+    incremental: bool = True,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SnapshotInfo:
-    """Read every entity the rules name and write a new snapshot file."""
+    """Read every entity the rules name and write a new snapshot file.
+
+    With ``incremental``, Dataverse tables are brought up to date from the newest earlier
+    snapshot of the same profile and rules through change tracking (``on_note`` hears why
+    a table was read in full instead).
+    """
     folder = profile.snapshots_dir
     folder.mkdir(parents=True, exist_ok=True)
     started = now()
@@ -101,10 +124,14 @@ def take_snapshot(
     try:
         config = profile.engine.duckdb_config()
         with contextlib.closing(duckdb.connect(str(partial), config=config)) as con:
+            earlier = _attach_previous(con, profile, rules) if incremental else {}
+            reading = _Reading(con, profile, rules, earlier, on_page, on_note)
             tables = tuple(
-                _read_entity(con, profile, rules, connectors[system], entity, filter, on_page)
+                reading.entity(connectors[system], entity, filter)
                 for system, entity, filter in rules.reads()
             )
+            if earlier:
+                con.execute("DETACH prev")
             prepare_all(con, rules, profile)
             info = _finish(con, profile, rules, tables, now(), partial)
         final = (
@@ -120,42 +147,118 @@ def take_snapshot(
         Path(f"{partial}.wal").unlink(missing_ok=True)
 
 
-def _read_entity(
-    con: duckdb.DuckDBPyConnection,
-    profile: Profile,
-    rules: RuleSet,
-    connector: Connector,
-    entity: str,
-    filter: str | None,
-    on_page: PageCallback | None,
-) -> TableInfo:
-    system = connector.system
-    columns = rules.columns(system, entity)
-    table = table_name(system, entity, filter)
-    staging = staging_table(system, entity, filter)
-    _create_staging(con, staging, columns)
-    before = connector.request_count
-    rows = 0
-    for page in connector.read_pages(
-        entity,
-        list(columns),
-        filter=filter,
-        order_by=_stable_order(rules, system, entity),
-    ):
-        rows += _insert_page(con, staging, columns, page)
-        if on_page:
-            on_page(system, entity, rows)
-    derive_table(con, profile, rules, system, entity, filter)
-    return TableInfo(
-        system=system,
-        entity=entity,
-        table=table,
-        url=connector.url,
-        rows=rows,
-        fingerprint=_fingerprint(con, table, columns),
-        requests=connector.request_count - before,
-        filter=filter,
-    )
+class _Reading:
+    """Reads every entity of one snapshot, choosing how per entity (see snapshot_reads)."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        profile: Profile,
+        rules: RuleSet,
+        earlier: Mapping[str, TableInfo],
+        on_page: PageCallback | None,
+        on_note: Callable[[str], None] | None,
+    ) -> None:
+        self.con = con
+        self.profile = profile
+        self.rules = rules
+        self.earlier = earlier
+        self.on_page = on_page
+        self.on_note = on_note
+
+    def entity(self, connector: Connector, entity: str, filter: str | None) -> TableInfo:
+        system = connector.system
+        columns = self.rules.columns(system, entity)
+        table = table_name(system, entity, filter)
+        staging = Staging(self.con, staging_table(system, entity, filter), columns)
+        _create_staging(self.con, staging.table, columns)
+        before = connector.request_count
+
+        def progress(rows: int) -> None:
+            if self.on_page:
+                self.on_page(system, entity, rows)
+
+        started = time.perf_counter()
+        result = self._read(connector, entity, filter, staging, progress)
+        seconds = time.perf_counter() - started
+        if result.note and self.on_note:
+            self.on_note(result.note)
+        derive_table(self.con, self.profile, self.rules, system, entity, filter)
+        return TableInfo(
+            system=system,
+            entity=entity,
+            table=table,
+            url=connector.url,
+            rows=result.rows,
+            fingerprint=_fingerprint(self.con, table, columns),
+            requests=connector.request_count - before,
+            filter=filter,
+            mode=result.mode,
+            delta_link=result.delta_link,
+            seconds=round(seconds, 3),
+        )
+
+    def _read(
+        self,
+        connector: Connector,
+        entity: str,
+        filter: str | None,
+        staging: Staging,
+        progress: Callable[[int], None],
+    ) -> ReadResult:
+        system = connector.system
+        id_column = _tracking_id(self.rules, entity) if system == "dataverse" else None
+        if isinstance(connector, ChangeReader) and filter is None and id_column:
+            previous = self._previous(table_name(system, entity, None))
+            try:
+                return read_tracked(connector, entity, staging, id_column, previous, progress)
+            except NoTracking as exc:
+                plain = read_paged(connector, entity, staging, None, [], [], 1, progress)
+                return ReadResult(plain.rows, plain.mode, None, exc.note)
+        company = self.rules.company_column(system, entity) if system == "fno" else None
+        partitions = company_partitions(company, _mapped(self.profile)) if company else []
+        order = _stable_order(self.rules, system, entity)
+        concurrency = self.profile.http.concurrency
+        return read_paged(
+            connector, entity, staging, filter, order, partitions, concurrency, progress
+        )
+
+    def _previous(self, table: str) -> Previous | None:
+        found = self.earlier.get(table)
+        if found is None or not found.delta_link:
+            return None
+        return Previous(found.table, found.delta_link)
+
+
+def _mapped(profile: Profile) -> list[str]:
+    return sorted(company for company, value in profile.companies.items() if value)
+
+
+def _tracking_id(rules: RuleSet, entity: str) -> str | None:
+    """The Dataverse table's primary id column, when the rules read it: deleted rows come
+    back from change tracking as ids only."""
+    columns = rules.columns("dataverse", entity)
+    return next((c for c in rules.dataverse_ids(entity) if c in columns), None)
+
+
+def _attach_previous(
+    con: duckdb.DuckDBPyConnection, profile: Profile, rules: RuleSet
+) -> dict[str, TableInfo]:
+    """Attach the newest earlier snapshot of this profile and rules as ``prev``; its
+    tables by name ({} when there is none to build on)."""
+    try:
+        path = latest_snapshot(profile.snapshots_dir)
+        info = read_info(path)
+    except SnapshotError:
+        return {}
+    if info.rules_hash != rules.hash or info.profile != profile.name:
+        return {}
+    with open_snapshot(path) as old:
+        row = old.execute("SELECT value FROM _snapshot_meta WHERE key = 'companies'").fetchone()
+    if not row or json.loads(row[0]) != profile.companies:
+        return {}
+    con.execute(f"ATTACH {_lit(str(path))} AS prev (READ_ONLY)")
+    return {table.table: table for table in info.tables}
 
 
 def _create_staging(
@@ -169,25 +272,6 @@ def _staging_type(kind: Compare) -> str:
     # Booleans arrive as JSON true/false (Dataverse) or NoYes enum names (F&O): keep the
     # text and convert once, in SQL, when the final table is derived.
     return "VARCHAR" if kind == "boolean" else _SQL_TYPES[kind]
-
-
-def _insert_page(
-    con: duckdb.DuckDBPyConnection,
-    staging: str,
-    columns: dict[str, Compare],
-    page: list[dict[str, Any]],
-) -> int:
-    if not page:
-        return 0
-    schema = {name: _POLARS_TYPES[kind] for name, kind in columns.items()}
-    schema["@odata.etag"] = pl.Utf8
-    frame = pl.from_dicts(page, schema=schema, strict=False).rename({"@odata.etag": ETAG})
-    con.register("_page", frame)
-    try:
-        con.execute(f"INSERT INTO {_q(staging)} BY NAME SELECT * FROM _page")
-    finally:
-        con.unregister("_page")
-    return frame.height
 
 
 def staging_table(system: str, entity: str, filter: str | None) -> str:
@@ -255,10 +339,15 @@ def _stable_order(rules: RuleSet, system: str, entity: str) -> list[str]:
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Compare]) -> str:
+    """Order-independent and exact: the sums of each row hash's high and low 32 bits are
+    integers (a sum of 64-bit hashes would be a double, whose rounding depends on the order
+    rows arrived in, so the same rows could give another fingerprint)."""
     names = sorted(columns)
     row_hash = f"hash({', '.join(_q(name) for name in names)}, {_q(ETAG)})"
+    high, low = f"({row_hash} >> 32)", f"({row_hash} & 4294967295)"
     count, total = con.execute(
-        f"SELECT count(*), coalesce(sum({row_hash}::UHUGEINT), 0)::VARCHAR FROM {_q(table)}"
+        f"SELECT count(*), coalesce(sum({high}), 0)::VARCHAR || '.' || "
+        f"coalesce(sum({low}), 0)::VARCHAR FROM {_q(table)}"
     ).fetchone() or (0, "0")
     digest = hashlib.sha256(f"{table}|{','.join(names)}|{count}|{total}".encode()).hexdigest()
     return f"sha256:{digest}"

@@ -13,6 +13,9 @@ from typing import Any, Protocol, runtime_checkable
 from reconciler.errors import ServiceError
 
 __all__ = [
+    "ChangePage",
+    "ChangeRead",
+    "ChangeReader",
     "Connector",
     "Created",
     "Document",
@@ -148,4 +151,32 @@ class DocumentWriter(Protocol):
     def create_documents(self, documents: Sequence[Document]) -> list[list[Created] | ServiceError]:
         """Several documents in one ``$batch``, one change set each: a failing document
         rolls back alone. Raises OutcomeUnknownError when the answer was lost."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    """One page of a change-tracking read: rows as they are now, and ids of deleted rows."""
+
+    rows: list[Row]
+    deleted: list[str]
+
+
+class ChangeRead(Protocol):
+    """Pages of a change-tracking read; ``delta_link`` is known after the last page."""
+
+    @property
+    def delta_link(self) -> str | None: ...
+
+    def __iter__(self) -> Iterator[ChangePage]: ...
+
+
+@runtime_checkable
+class ChangeReader(Protocol):
+    """A connector whose service tracks changes (Dataverse): incremental snapshots."""
+
+    def read_changes(
+        self, entity: str, columns: Sequence[str], delta_link: str | None
+    ) -> ChangeRead:
+        """Every row (no ``delta_link``) or what changed since ``delta_link``."""
         ...

@@ -8,10 +8,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from reconciler.connectors import batching
-from reconciler.connectors.base import Created, Document, Link, Row, Write, Written
+from reconciler.connectors.base import (
+    ChangePage,
+    Created,
+    Document,
+    Link,
+    Row,
+    Write,
+    Written,
+)
 from reconciler.errors import OutcomeUnknownError, ServiceError
 from reconciler.odata.batch import BatchRequest, BatchResponse, ChangeSet
-from reconciler.odata.client import ODataClient
+from reconciler.odata.client import ODataClient, TrackedPages
 from reconciler.odata.literals import and_, eq, key_segment
 
 __all__ = ["DataverseConnector"]
@@ -37,6 +45,13 @@ class DataverseConnector:
         self, entity: str, columns: Sequence[str], *, filter: str | None, order_by: Sequence[str]
     ) -> Iterator[list[Row]]:
         return self.client.iter_pages(entity, select=columns, filter=filter, orderby=order_by)
+
+    def read_changes(
+        self, entity: str, columns: Sequence[str], delta_link: str | None
+    ) -> TrackedChanges:
+        return TrackedChanges(
+            self.client.iter_tracked(entity, select=columns, delta_link=delta_link)
+        )
 
     def find(self, entity: str, match: Mapping[str, Any], columns: Sequence[str]) -> list[Row]:
         rows: list[Row] = []
@@ -164,6 +179,28 @@ class DataverseConnector:
                 f"Dataverse $batch answered {len(answers)} parts for {len(requests)} requests"
             )
         return [Created(_entity_id(a.headers), a.headers.get("etag")) for a in answers]
+
+
+class TrackedChanges:
+    """A change-tracking read split per page into current rows and deleted ids."""
+
+    def __init__(self, pages: TrackedPages) -> None:
+        self._pages = pages
+
+    @property
+    def delta_link(self) -> str | None:
+        return self._pages.delta_link
+
+    def __iter__(self) -> Iterator[ChangePage]:
+        for page in self._pages:
+            rows: list[Row] = []
+            deleted: list[str] = []
+            for row in page:
+                if "$deletedEntity" in str(row.get("@odata.context", "")):
+                    deleted.append(str(row.get("id", "")))
+                else:
+                    rows.append(row)
+            yield ChangePage(rows, deleted)
 
 
 def _document_change_set(document: Document, first_id: int) -> ChangeSet:

@@ -32,7 +32,7 @@ from reconciler.odata.errors import (
 from reconciler.odata.literals import query_string
 from reconciler.odata.retry import IDEMPOTENT_METHODS, RequestInfo, RetryPolicy
 
-__all__ = ["CreateResult", "ODataClient"]
+__all__ = ["CreateResult", "ODataClient", "TrackedPages"]
 
 DATAVERSE_MAX_PAGE_SIZE: Final = 5000
 """Dataverse ignores larger ``odata.maxpagesize`` values (api-protocols A2)."""
@@ -152,6 +152,23 @@ class ODataClient:
             next_url = self._next_link(payload.get("@odata.nextLink"), current)
             del payload
             yield rows
+
+    def iter_tracked(
+        self, entity_set: str, *, select: Sequence[str] = (), delta_link: str | None = None
+    ) -> TrackedPages:
+        """A Dataverse change-tracking read (api-protocols A8): with no ``delta_link``, every
+        row and, after the last page, a deltaLink; following a ``delta_link``, only what
+        changed since it (deleted rows as ``$deletedEntity`` objects) and a new deltaLink."""
+        if self.service != "dataverse":
+            raise ValueError("change tracking is a Dataverse feature; F&O OData has none")
+        if delta_link is None:
+            options = _collection_options(select, None, (), False)
+            url = self._url(entity_set, options)
+        else:
+            url = delta_link
+        prefer = self._page_size_header(None).get("Prefer", "")
+        headers = self._read_headers() | {"Prefer": f"odata.track-changes,{prefer}".rstrip(",")}
+        return TrackedPages(self, url, headers)
 
     def _next_link(self, link: object, current: str) -> str | None:
         """The next page's URL, untouched (the link is opaque, api-protocols A2)."""
@@ -387,6 +404,33 @@ class ODataClient:
         return malformed_payload(
             service=self.service, method=method, url=url, root_url=self.root_url, detail=detail
         )
+
+
+class TrackedPages:
+    """Pages of a change-tracking read; ``delta_link`` is set once the last page is read."""
+
+    def __init__(self, client: ODataClient, url: str, headers: Mapping[str, str]) -> None:
+        self._client = client
+        self._url = url
+        self._headers = headers
+        self.delta_link: str | None = None
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+        client = self._client
+        next_url: str | None = self._url
+        while next_url is not None:
+            current = next_url
+            payload = client._json_object(client._send("GET", current, headers=self._headers))
+            rows = payload.get("value")
+            if not isinstance(rows, list):
+                raise client._malformed("GET", current, 'no "value" array in the page')
+            next_url = client._next_link(payload.get("@odata.nextLink"), current)
+            if next_url is None:
+                link = payload.get("@odata.deltaLink")
+                if not isinstance(link, str) or not link:
+                    raise client._malformed("GET", current, "the last page has no deltaLink")
+                self.delta_link = link
+            yield rows
 
 
 def _names(fields: Sequence[str]) -> str:

@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import quote
 
 from reconciler.sandbox.batch_runner import BatchContext, BatchPolicy, BatchRunner
+from reconciler.sandbox.fno_document_rules import DocumentRules
+from reconciler.sandbox.fno_documents import BY_HEADER
 from reconciler.sandbox.fno_query import (
     next_link,
     ordered,
@@ -28,6 +30,7 @@ from reconciler.sandbox.messages import (
     json_response,
     text_response,
 )
+from reconciler.sandbox.odata_eval import collate
 from reconciler.sandbox.odata_filter import EnumValue, LiteralValue
 from reconciler.sandbox.odata_query import QueryOptions, parse_query
 from reconciler.sandbox.query_cache import QueryCache
@@ -83,6 +86,8 @@ class FnoService:
     ) -> None:
         self._store = store
         self._page_size = page_size
+        self._atomic = atomic
+        self._documents = DocumentRules(store)
         self._results: QueryCache[FnoRecord] = QueryCache()
         context = BatchContext(
             BatchPolicy(failure_sets_outer_status=False, max_operations=None),
@@ -115,6 +120,8 @@ class FnoService:
         if segments[1:] == ["$count"] and segment.key is None:
             self._require(request, "GET")
             return self._count(request, entity)
+        if len(segments) == 2 and segment.key is not None:
+            return self._related(request, entity, self._key(entity, segment), segments[1])
         if len(segments) > 1:
             raise ServiceError(404, f"Resource not found for the segment '{segments[1]}'.")
         if segment.key is None:
@@ -153,6 +160,43 @@ class FnoService:
         if handler is None:
             raise ServiceError(405, f"The HTTP method '{request.method}' is not allowed here.")
         return handler(request, entity, key)
+
+    def _related(
+        self, request: ApiRequest, entity: EntityDef, key: dict[str, Any], navigation: str
+    ) -> ApiResponse:
+        """A document header's lines through its navigation property: GET lists them, POST
+        creates one with the header's key fields filled in (how a change set adds lines to a
+        header it created, ``$1/<navigation>``, before the journal number is known)."""
+        document = BY_HEADER.get(entity.entity_set)
+        if document is None or navigation != document.navigation:
+            raise ServiceError(404, f"Resource not found for the segment '{navigation}'.")
+        header = self._existing(entity, key)
+        lines = self._store.entity(document.lines)
+        parent = document.parent_key(header)
+        if request.method == "POST":
+            body = self._body(request)
+            clash = [n for n, v in parent.items() if n in body and collate(body[n]) != collate(v)]
+            if clash:
+                raise ServiceError(
+                    400, f"The related entity's {', '.join(clash)} must match its header."
+                )
+            return self._create(request, lines, {**body, **parent})
+        self._require(request, "GET")
+        options = self._options(request, lines, _COLLECTION_OPTIONS)
+        records = self._documents.lines_of(document, header)
+        visible = ordered(
+            lines, scoped(lines, records, options, str(header["dataAreaId"])), options
+        )
+        page = page_of(visible, options, self._page_size())
+        context = f"{request.service_root_url}$metadata#{lines.entity_set}"
+        payload: dict[str, Any] = {"@odata.context": context}
+        if options.count:
+            payload["@odata.count"] = page.total
+        payload["value"] = [select_row(row, options.select) for row in page.rows]
+        link = next_link(request.service_root_url + request.path, request.query_pairs(), page)
+        if link is not None:
+            payload["@odata.nextLink"] = link
+        return json_response(200, payload)
 
     # --- reads ------------------------------------------------------------------------
     def _service_document(self, request: ApiRequest) -> ApiResponse:
@@ -219,10 +263,22 @@ class FnoService:
         return json_response(status, payload, [("ETag", etag), *(headers or [])])
 
     # --- writes -----------------------------------------------------------------------
-    def _create(self, request: ApiRequest, entity: EntityDef) -> ApiResponse:
-        body = self._body(request)
+    def _create(
+        self, request: ApiRequest, entity: EntityDef, body: dict[str, Any] | None = None
+    ) -> ApiResponse:
+        body = self._body(request) if body is None else body
+        with self._atomic():
+            key = self._insert(entity, self._documents.prepare_create(entity, body))
+            row = self._existing(entity, key)
+        location = entity_url(request.service_root_url, entity, row)
+        headers = [("Location", location), ("OData-EntityId", location)]
+        if "return=minimal" in (request.headers.get("Prefer") or ""):
+            return empty_response(204, headers)
+        return self._entity_response(201, request, entity, row, headers)
+
+    def _insert(self, entity: EntityDef, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            key = self._store.insert(entity.entity_set, body)
+            return self._store.insert(entity.entity_set, body)
         except DuplicateKey as exc:
             infolog = (
                 f"Cannot create a record in {entity.type_name} ({entity.entity_set}). "
@@ -233,12 +289,6 @@ class FnoService:
             raise self._write_failed(entity, str(exc)) from None
         except InvalidRecord as exc:
             raise ServiceError(400, str(exc)) from None
-        row = self._existing(entity, key)
-        location = entity_url(request.service_root_url, entity, row)
-        headers = [("Location", location), ("OData-EntityId", location)]
-        if "return=minimal" in (request.headers.get("Prefer") or ""):
-            return empty_response(204, headers)
-        return self._entity_response(201, request, entity, row, headers)
 
     def _patch(self, request: ApiRequest, entity: EntityDef, key: dict[str, Any]) -> ApiResponse:
         return self._write(request, entity, key, self._store.update)
@@ -254,11 +304,13 @@ class FnoService:
         apply: Callable[[str, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]],
     ) -> ApiResponse:
         body = self._body(request)
-        self._check_etag(request, entity, key)
-        try:
-            row = apply(entity.entity_set, key, body)
-        except InvalidRecord as exc:
-            raise ServiceError(400, str(exc)) from None
+        with self._atomic():
+            self._check_etag(request, entity, key)
+            self._documents.check_change(entity, key)
+            try:
+                row = apply(entity.entity_set, key, body)
+            except InvalidRecord as exc:
+                raise ServiceError(400, str(exc)) from None
         location = entity_url(request.service_root_url, entity, row)
         headers = [("ETag", str(row["@odata.etag"])), ("OData-EntityId", location)]
         if "return=representation" in (request.headers.get("Prefer") or ""):
@@ -266,8 +318,10 @@ class FnoService:
         return empty_response(204, headers)
 
     def _delete(self, request: ApiRequest, entity: EntityDef, key: dict[str, Any]) -> ApiResponse:
-        self._check_etag(request, entity, key)
-        self._store.delete(entity.entity_set, key)
+        with self._atomic():
+            self._check_etag(request, entity, key)
+            self._documents.check_change(entity, key)
+            self._store.delete(entity.entity_set, key)
         return empty_response(204)
 
     def _check_etag(self, request: ApiRequest, entity: EntityDef, key: dict[str, Any]) -> None:

@@ -147,6 +147,27 @@ _INTEGRATION_COLUMNS: Final[dict[str, dict[str, str]]] = {
         "msdynce_hasexternallymaintainedproductsonly": "boolean",
         "msdynce_headersystemstatus": "any",
     },
+    # Work order lines (section 2): the header's status and flag copied onto each line, so
+    # the line tasks can filter without a join. The reference's spelling, without "ly".
+    "msdyn_workorderproducts": {
+        "msdynce_headersystemstatus": "choice:msdyn_wosystemstatus",
+        "msdynce_orderhasexternalmaintainedproductsonly": "boolean",
+    },
+    "msdyn_workorderservices": {
+        "msdynce_headersystemstatus": "choice:msdyn_wosystemstatus",
+        "msdynce_orderhasexternalmaintainedproductsonly": "boolean",
+    },
+    # Agreement invoices (section 3): "Has Lines With Agreement Origin" on the invoice and
+    # "Has Agreement Origin" on its lines; logical names are this project's choice.
+    "invoices": {"msdynce_haslineswithagreementorigin": "boolean"},
+    "invoicedetails": {"msdynce_hasagreementorigin": "boolean"},
+    # Adjustments and transfers (sections 6-7): "Post status", Created (1) or Posted (2);
+    # logical name is this project's choice.
+    "msdyn_inventoryadjustments": {"msdynce_poststatus": "choice:msdynce_poststatus"},
+    "msdyn_inventorytransfers": {"msdynce_poststatus": "choice:msdynce_poststatus"},
+}
+_INTEGRATION_OPTION_SETS: Final[dict[str, tuple[tuple[int, str], ...]]] = {
+    "msdynce_poststatus": ((1, "Created"), (2, "Posted")),
 }
 
 # Lookups the generated bindings lack but integrations write: owningbusinessunit is how
@@ -219,6 +240,66 @@ def _external_projects() -> TableDef:
     )
 
 
+def _option_set(name: str) -> tuple[tuple[int, str], ...]:
+    generated = dataverse_schema_data.OPTION_SETS.get(name)
+    return generated if generated is not None else _INTEGRATION_OPTION_SETS.get(name, ())
+
+
+def _standard_table(
+    entity_set: str, logical: str, columns: dict[str, str], lookups: tuple[Binding, ...] = ()
+) -> TableDef:
+    """A platform table the FS reference does not list, with the columns the sandbox uses,
+    the standard audit columns, and an owner when ``ownerid`` is among ``lookups``."""
+    primary_id = f"{logical}id"
+    full = {primary_id: "guid", **columns}
+    full.update(
+        statecode="choice",
+        statuscode="choice",
+        createdon="datetime",
+        modifiedon="datetime",
+        versionnumber="number",
+    )
+    bindings = {binding.navigation: binding for binding in lookups}
+    for binding in lookups:
+        full[binding.value_property] = "guid"
+    if "ownerid" in bindings:
+        full["_owningbusinessunit_value"] = "guid"
+        for extra in _EXTRA_BINDINGS:
+            bindings.setdefault(extra.navigation, extra)
+    return TableDef(
+        entity_set, logical, primary_id, MappingProxyType(full), MappingProxyType(bindings)
+    )
+
+
+def _accounts() -> TableDef:
+    """Customers: a work order's service account and an invoice's customer. The SCM customer
+    account is ``accountnumber`` (P2C's natural key, fs-scm-templates.md section 9.2)."""
+    return _standard_table(
+        "accounts",
+        "account",
+        {"name": "string", "accountnumber": "string"},
+        (
+            Binding("ownerid", "ownerid", ("systemusers", "teams")),
+            Binding("transactioncurrencyid", "transactioncurrencyid", ("transactioncurrencies",)),
+        ),
+    )
+
+
+def _currencies() -> TableDef:
+    """Currencies (organisation-owned); SCM's CurrencyCode is ``isocurrencycode``."""
+    return _standard_table(
+        "transactioncurrencies",
+        "transactioncurrency",
+        {
+            "isocurrencycode": "string",
+            "currencyname": "string",
+            "currencysymbol": "string",
+            "currencyprecision": "number",
+            "exchangerate": "number",
+        },
+    )
+
+
 def _column_type(code: str) -> str:
     return "choice" if code.startswith("choice:") else code
 
@@ -227,8 +308,8 @@ def _table(entity_set: str) -> TableDef:
     logical, primary_id, raw_columns, lookups, raw_bindings = dataverse_schema_data.TABLES[
         entity_set
     ]
+    raw_columns = {**raw_columns, **_INTEGRATION_COLUMNS.get(entity_set, {})}
     columns = {name: _column_type(code) for name, code in raw_columns.items()}
-    columns.update(_INTEGRATION_COLUMNS.get(entity_set, {}))
     columns[primary_id] = "guid"
     columns.update({f"_{lookup}_value": "guid" for lookup in lookups})
     bindings = {
@@ -241,7 +322,7 @@ def _table(entity_set: str) -> TableDef:
         if extra.value_property in columns:
             bindings.setdefault(extra.navigation, extra)
     options = {
-        name: MappingProxyType(dict(dataverse_schema_data.OPTION_SETS.get(code[7:], ())))
+        name: MappingProxyType(dict(_option_set(code[7:])))
         for name, code in raw_columns.items()
         if code.startswith("choice:")
     }
@@ -259,6 +340,8 @@ def _load_dataverse() -> dict[str, TableDef]:
     tables = {name: _table(name) for name in dataverse_schema_data.TABLES}
     tables["businessunits"] = _business_units()
     tables["msdynce_externalprojects"] = _external_projects()
+    tables["accounts"] = _accounts()
+    tables["transactioncurrencies"] = _currencies()
     return tables
 
 

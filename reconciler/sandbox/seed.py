@@ -4,7 +4,12 @@
 demf, gbsi), one FS business unit per company under a root that maps to no company,
 operational sites, and for each flow a small world where most rows agree and every drift
 kind appears at least once: warehouses (seed_warehouses.py), units and products
-(seed_catalog.py), on-hand (seed_onhand.py), projects and work orders (seed_projects.py).
+(seed_catalog.py), on-hand (seed_onhand.py), projects and work orders (seed_projects.py);
+then the FS -> SCM flows: customers and currencies (seed_customers.py), work orders with
+their sales orders (seed_work_orders.py), agreement invoices with their free text invoices
+(seed_invoices.py) and, with ``inventory_journals=True``, FS adjustments and transfers with
+their SCM journals (seed_journals.py). Those FS rows share msdyn_inventoryadjustmentproducts
+with the adjustments the on-hand flow posts, which is why they are opt-in.
 
 ``bulk`` (``onhand_rows``, ``products``): the same organisation and units, then a large
 agreeing catalog and on-hand table with about 1% drift, for benchmarks (seed_bulk.py).
@@ -20,9 +25,14 @@ from typing import TYPE_CHECKING
 from reconciler.sandbox.seed_base import SeedContext, organisation
 from reconciler.sandbox.seed_bulk import DEFAULT_ONHAND_ROWS, DEFAULT_PRODUCTS, seed_bulk
 from reconciler.sandbox.seed_catalog import demo_products, seed_products, seed_units
+from reconciler.sandbox.seed_customers import seed_customers
+from reconciler.sandbox.seed_documents import links
+from reconciler.sandbox.seed_invoices import seed_agreement_invoices
+from reconciler.sandbox.seed_journals import seed_inventory_journals
 from reconciler.sandbox.seed_onhand import seed_onhand
 from reconciler.sandbox.seed_projects import seed_projects
 from reconciler.sandbox.seed_warehouses import seed_warehouses
+from reconciler.sandbox.seed_work_orders import seed_work_orders
 
 if TYPE_CHECKING:
     from reconciler.sandbox.world import Sandbox
@@ -39,14 +49,17 @@ def populate_seed(
     warehouses_per_company: int | None = None,
     onhand_rows: int | None = None,
     products: int | None = None,
+    inventory_journals: bool = False,
 ) -> None:
     """Fill an empty Sandbox with the named seed world."""
     if name not in SEEDS:
         raise ValueError(f"unknown seed {name!r}; known seeds: {', '.join(SEEDS)}")
     context = SeedContext(sandbox, name, seed)
     if name == "bulk":
-        if warehouses_per_company is not None:
-            raise ValueError("warehouses_per_company applies to the 'demo' seed")
+        if warehouses_per_company is not None or inventory_journals:
+            raise ValueError(
+                "warehouses_per_company and inventory_journals apply to the 'demo' seed"
+            )
         organisation(context)
         seed_bulk(
             context,
@@ -56,11 +69,12 @@ def populate_seed(
     else:
         if onhand_rows is not None or products is not None:
             raise ValueError("onhand_rows and products apply to the 'bulk' seed")
-        _demo(context, DEFAULT_BULK if warehouses_per_company is None else warehouses_per_company)
+        bulk = DEFAULT_BULK if warehouses_per_company is None else warehouses_per_company
+        _demo(context, bulk, inventory_journals)
     sandbox.seed_manifest = context.manifest
 
 
-def _demo(context: SeedContext, bulk: int) -> None:
+def _demo(context: SeedContext, bulk: int, inventory_journals: bool) -> None:
     """Warehouses first, on their own random stream, so that their drift never changes when
     later parts are added; each later part forks its own stream."""
     if bulk < 0:
@@ -71,3 +85,8 @@ def _demo(context: SeedContext, bulk: int) -> None:
     seed_products(context.fork("products"), catalog, demo_products(context.fork("names")))
     seed_onhand(context.fork("onhand"), catalog)
     seed_projects(context.fork("projects"))
+    linked = links(context, catalog, seed_customers(context.fork("customers")))
+    seed_work_orders(context.fork("work_orders"), linked)
+    seed_agreement_invoices(context.fork("agreement_invoices"), linked)
+    if inventory_journals:
+        seed_inventory_journals(context.fork("inventory_journals"), linked)

@@ -57,7 +57,7 @@ class OnHandPlan:
 
 
 @dataclass
-class _Warehouses:
+class WarehouseIndex:
     """FS warehouse ids and flags per (company, msdyn_name); SCM sites per warehouse."""
 
     fs: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict)
@@ -66,15 +66,15 @@ class _Warehouses:
 
 def seed_onhand(context: SeedContext, catalog: Catalog) -> None:
     """Every on-hand drift kind (``onhand.*``) beside a bulk of rows that agree."""
-    warehouses = _warehouses(context)
+    warehouses = warehouse_index(context)
     drift = _drift_plans()
     taken = {(p.company, p.item, p.dims, p.warehouse) for p in drift}
     for plan in [*_bulk_plans(context, catalog, warehouses, taken), *drift]:
         _create(context, catalog, warehouses, plan)
 
 
-def _warehouses(context: SeedContext) -> _Warehouses:
-    found = _Warehouses()
+def warehouse_index(context: SeedContext) -> WarehouseIndex:
+    found = WarehouseIndex()
     units = {unit: area for area, unit in context.sandbox.companies.items()}
     for row in context.sandbox.dataverse.rows("msdyn_warehouses"):
         area = units.get(str(row["_owningbusinessunit_value"]))
@@ -86,7 +86,7 @@ def _warehouses(context: SeedContext) -> _Warehouses:
     return found
 
 
-def stock_warehouses(area: str, warehouses: _Warehouses) -> list[str]:
+def stock_warehouses(area: str, warehouses: WarehouseIndex) -> list[str]:
     """The externally maintained warehouses that carry the agreeing bulk of a company."""
     prefix = COMPANY_BY_AREA[area].prefix
     numbered = sorted(
@@ -101,7 +101,7 @@ def stock_warehouses(area: str, warehouses: _Warehouses) -> list[str]:
 def _bulk_plans(
     context: SeedContext,
     catalog: Catalog,
-    warehouses: _Warehouses,
+    warehouses: WarehouseIndex,
     taken: set[tuple[str, str, tuple[tuple[str, str], ...], str]],
 ) -> Iterator[OnHandPlan]:
     for company in COMPANIES:
@@ -188,7 +188,7 @@ def _drift_plans() -> list[OnHandPlan]:
 
 
 def _create(
-    context: SeedContext, catalog: Catalog, warehouses: _Warehouses, plan: OnHandPlan
+    context: SeedContext, catalog: Catalog, warehouses: WarehouseIndex, plan: OnHandPlan
 ) -> None:
     spec = catalog.released(plan.company, plan.item, plan.dimensions)
     site = warehouses.sites.get((plan.company, plan.warehouse), "1")
@@ -206,7 +206,7 @@ def _create(
 
 def _entry(
     catalog: Catalog,
-    warehouses: _Warehouses,
+    warehouses: WarehouseIndex,
     plan: OnHandPlan,
     spec: ProductSpec | None,
     site: str,

@@ -89,10 +89,13 @@ class Sandbox:
         config: SandboxConfig | None = None,
         onhand_rows: int | None = None,
         products: int | None = None,
+        inventory_journals: bool = False,
     ) -> Sandbox:
         """A world generated deterministically from ``seed`` with every drift kind planted.
 
-        ``"demo"`` takes ``warehouses_per_company``; ``"bulk"`` (benchmarks) takes
+        ``"demo"`` takes ``warehouses_per_company`` and ``inventory_journals`` (also plant FS
+        adjustments/transfers and their SCM journals; off by default because those FS rows
+        share the tables the on-hand flow posts to); ``"bulk"`` (benchmarks) takes
         ``onhand_rows`` and ``products``. See seed.py for what each contains."""
         sandbox = cls(config)
         populate_seed(
@@ -102,6 +105,7 @@ class Sandbox:
             warehouses_per_company=warehouses_per_company,
             onhand_rows=onhand_rows,
             products=products,
+            inventory_journals=inventory_journals,
         )
         return sandbox
 

@@ -97,7 +97,7 @@ def test_round_trip_through_save(tmp_path: Path) -> None:
     ("relative", "content", "message"),
     [
         ("fno/Warehouse.json", {"value": []}, "'Warehouse' is not a known F&O entity set"),
-        ("dataverse/warehouses.json", {"value": []}, "Known sets: businessunits"),
+        ("dataverse/warehouses.json", {"value": []}, "Known sets: accounts, businessunits"),
         ("fno/Warehouses.json", "{not json", "not readable as JSON"),
         ("fno/Warehouses.json", [], "OData collection shape"),
         ("fno/Warehouses.json", {"value": [1]}, "value[0] is not a JSON object"),

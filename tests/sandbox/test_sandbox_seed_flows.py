@@ -82,6 +82,36 @@ FLOW_KINDS = {
             "no_project",
         )
     ),
+    *(
+        f"work_orders.{kind}"
+        for kind in (
+            "in_sync",
+            "posted",
+            "missing",
+            "changed_header",
+            "changed_line_quantity",
+            "line_missing",
+            "line_extra",
+            "filtered_out",
+            "canceled_synced",
+            "invoiced_frozen",
+            "with_project",
+        )
+    ),
+    *(
+        f"agreement_invoices.{kind}"
+        for kind in (
+            "in_sync",
+            "missing",
+            "changed_header",
+            "changed_line_quantity",
+            "line_missing",
+            "line_extra",
+            "filtered_out",
+            "no_invoice_date",
+            "posted_frozen",
+        )
+    ),
 }
 FS_TYPES = {"Inventory": 690970000, "NonInventory": 690970001, "Service": 690970002}
 

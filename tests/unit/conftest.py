@@ -35,6 +35,8 @@ usrt = ""
 [paths]
 rules = "{REPO / "rules"}"
 snapshots = "snaps"
+[http]
+concurrency = 1  # one read per entity: the in-memory connector does not evaluate filters
 """
     )
     return load_profile(path)

@@ -14,6 +14,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli_apply import apply
+from reconciler.cli_audit import audit, history, validate
 from reconciler.cli_sandbox import demo, sandbox
 from reconciler.clikit import (
     EXIT_DRIFT,
@@ -206,3 +207,6 @@ def _print_plan(result: Plan, output_format: str, limit: int) -> None:
 main.add_command(apply)
 main.add_command(sandbox)
 main.add_command(demo)
+main.add_command(audit)
+main.add_command(validate)
+main.add_command(history)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from reconciler.errors import ConfigError
+from reconciler.report.model import Severity
 
 __all__ = [
     "SANDBOX_SECRET_ENV",
@@ -103,6 +105,19 @@ class _ProfileFile(_Strict):
     paths: PathsSection = PathsSection()
     http: HttpSettings = HttpSettings()
     engine: EngineSettings = EngineSettings()
+    severity: dict[str, Severity] = Field(default_factory=dict)
+    """Finding name -> "error" | "warning" | "info" (see reconciler.severity)."""
+
+    @field_validator("severity")
+    @classmethod
+    def _finding_names(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+        for name in value:
+            if not _FINDING_NAME.match(name):
+                raise ValueError(f"{name!r} is not a finding name (lower case letters, digits, _)")
+        return value
+
+
+_FINDING_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -125,6 +140,8 @@ class Profile:
     snapshots_dir: Path
     http: HttpSettings = field(default_factory=HttpSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    """The profile's ``[severity]`` overrides: finding name -> severity."""
 
     def company_for_business_unit(self) -> dict[str, str]:
         """FS company value (lower case) -> SCM legal entity, for mapping FS rows back."""
@@ -174,6 +191,7 @@ def load_profile(path: Path) -> Profile:
         snapshots_dir=base / parsed.paths.snapshots,
         http=parsed.http,
         engine=parsed.engine,
+        severity=dict(parsed.severity),
     )
 
 

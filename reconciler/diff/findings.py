@@ -179,19 +179,29 @@ def unknown_lookups(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Action
         if not lookup.required:
             continue
         ours = [ours for _theirs, ours in sorted(lookup.on.items())]
-        shown = ", ".join(f"qv{index}_{p}" for p in range(len(ours)))
+        shown = [f"qv{index}_{p}" for p in range(len(ours))]
+        # the rule's other key parts (a warehouse) tell apart rows of one unknown item
+        others = [
+            (i, key.target)
+            for i, key in enumerate(rule.keys)
+            if not key.source.startswith(f"{lookup.name}.")
+        ]
+        columns = ", ".join(shown + [f"o{i}" for i, _ in others])
         for company, row_label, *values in con.execute(
-            f"SELECT _company, {label}, {shown} FROM {sides.source} "
+            f"SELECT _company, {label}, {columns} FROM {sides.source} "
             f"WHERE {in_scope} AND NOT q{index} ORDER BY ALL"
         ).fetchall():
+            values, other_values = values[: len(shown)], values[len(shown) :]
             described = describe(ours, values)
+            key = {"company": company, **dict(zip(ours, values, strict=True))}
+            key.update(zip([name for _, name in others], other_values, strict=True))
             findings.append(
                 finding(
                     rule,
                     lookup.finding,
                     company or "",
-                    [row_label or "", *values],
-                    {"company": company, **dict(zip(ours, values, strict=True))},
+                    [row_label or "", *values, *other_values],
+                    key,
                     f"{rule.source.entity} row {row_label + ' ' if row_label else ''}({described}) "
                     f"in {company!r}: no {lookup.entity} record matches, so it is not compared.",
                 )

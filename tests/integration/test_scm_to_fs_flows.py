@@ -197,3 +197,9 @@ def test_apply_converges_and_adjusts_just_created_records_in_one_run(
     lines = world.dataverse.rows("msdyn_inventoryadjustmentproducts")
     assert len(lines) == sum(1 for a in first.actions if a.kind == "adjust")
     assert len(adjustments) == len({r["_msdyn_warehouse_value"] for r in adjustments})
+
+
+def test_every_action_has_its_own_id(first: Plan) -> None:
+    """The journal and history key on action ids: two findings must never share one."""
+    ids = [action.id for action in first.actions]
+    assert len(set(ids)) == len(ids)

@@ -203,6 +203,7 @@ def test_onhand_adjustments_findings_and_dependencies(profile: Profile) -> None:
             onhand("usmf", "A", "W9", 2.0),  # warehouse created by this plan
             onhand("usmf", "A", "LOC", 99.0),  # FS warehouse not maintained externally: skipped
             onhand("usmf", "GHOST", "W1", 1.0),  # no released product -> finding
+            onhand("usmf", "GHOST", "W2", 1.0),  # ... one per warehouse, each its own id
             onhand("usmf", "C", "W2", -1.0),  # negative -> finding, still adjusted
             onhand("usmf", "B", "W2", 0.0),  # zero and absent in FS: nothing to do
         ],
@@ -224,6 +225,7 @@ def test_onhand_adjustments_findings_and_dependencies(profile: Profile) -> None:
         ],
     }
     plan = plan_for(profile, fno, dataverse)
+    assert len({a.id for a in plan.actions}) == len(plan.actions), "action ids are unique"
     onhand_actions = of(plan, "onhand")
     got = {
         (a.kind, a.finding, a.key.get("product.productnumber"), a.key.get("warehouse.msdyn_name"))
@@ -238,7 +240,8 @@ def test_onhand_adjustments_findings_and_dependencies(profile: Profile) -> None:
         ("report", "precision_loss", "C", "W1"),
         ("report", "negative_onhand", "C", "W2"),
         ("report", "orphan", "E", "W2"),
-        ("report", "unknown_product", None, None),
+        ("report", "unknown_product", None, "W1"),
+        ("report", "unknown_product", None, "W2"),
     }
     by_key = {
         (a.key.get("product.productnumber"), a.key.get("warehouse.msdyn_name")): a

@@ -18,6 +18,7 @@ from reconciler.cli_audit import audit, history, validate
 from reconciler.cli_sandbox import demo, sandbox
 from reconciler.clikit import (
     EXIT_DRIFT,
+    ReconcileGroup,
     console,
     errors,
     full_option,
@@ -36,7 +37,10 @@ from reconciler.snapshot import latest_snapshot
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=ReconcileGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="reconcile")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def main(debug: bool) -> None:

@@ -18,7 +18,16 @@ from reconciler.rules import RuleSet, default_rules_dir, load_rules
 from reconciler.session import snapshot_now
 from reconciler.snapshot import SnapshotInfo
 
-__all__ = ["EXIT_DRIFT", "EXIT_ERROR", "EXIT_OK", "console", "errors", "page_progress", "progress"]
+__all__ = [
+    "EXIT_DRIFT",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "ReconcileGroup",
+    "console",
+    "errors",
+    "page_progress",
+    "progress",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
@@ -118,3 +127,28 @@ full_option = click.option(
     help="Read everything again instead of bringing the previous snapshot up to date "
     "(FS change tracking).",
 )
+
+
+class ReconcileGroup(click.Group):
+    """Usage errors (an unknown option, a bad value) exit 1, not click's 2: pipelines read
+    2 as "drift found", so a typo in a nightly job must never look like drift."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_ERROR  # type: ignore[misc]  # per error, not per class
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_ERROR  # type: ignore[misc]  # per error, not per class
+            raise

@@ -213,3 +213,9 @@ def test_sandbox_serve_writes_a_working_profile(tmp_path: Path, source: str) -> 
 def test_sandbox_serve_needs_exactly_one_data_source() -> None:
     code, out = run("sandbox", "serve")
     assert code == 2 and "exactly one of --seed demo or --data DIR" in out
+
+
+def test_usage_errors_exit_1_never_2_which_means_drift() -> None:
+    for args in (["plan", "--bogus"], ["history", "--last", "0", "--profile", "x"], ["nosuch"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, (args, result.output)

@@ -192,11 +192,12 @@ class DataverseService:
     def _matching(self, table: TableDef, options: QueryOptions) -> list[DataverseRecord]:
         if options.filter is None:
             return self._store.snapshot(table.entity_set)
-        lookup = _indexed_lookup(options.filter)
-        if lookup is None:
+        lookups = _indexed_lookups(options.filter)
+        if not lookups:
             records = self._store.snapshot(table.entity_set)
-        else:  # like Dataverse's index on every lookup column: only candidate rows are read
-            records = self._store.find(table.entity_set, *lookup)
+        else:  # like Dataverse's index on every lookup column: the most selective one is read
+            best = min(lookups, key=lambda found: self._store.count_of(table.entity_set, *found))
+            records = self._store.find(table.entity_set, *best)
         columns = self._store.known_columns(table.entity_set)
         evaluator = DataverseFilter(options.filter, table, columns)
         return [record for record in records if evaluator.matches(record.row)]
@@ -291,10 +292,10 @@ def _record_id(table: TableDef, segment: Segment) -> str:
     return str(value)
 
 
-def _indexed_lookup(node: Node) -> tuple[str, str] | None:
-    """A top-level ``_x_value eq <guid>`` conjunct: (column, canonical id) to index on."""
+def _indexed_lookups(node: Node) -> list[tuple[str, str]]:
+    """Top-level ``_x_value eq <guid>`` conjuncts: (column, canonical id) to index on."""
     if isinstance(node, Binary) and node.op == "and":
-        return _indexed_lookup(node.left) or _indexed_lookup(node.right)
+        return _indexed_lookups(node.left) + _indexed_lookups(node.right)
     if (
         isinstance(node, Binary)
         and node.op == "eq"
@@ -304,8 +305,8 @@ def _indexed_lookup(node: Node) -> tuple[str, str] | None:
         and isinstance(node.right, Literal)
         and isinstance(node.right.value, uuid.UUID)
     ):
-        return node.left.name, str(node.right.value)
-    return None
+        return [(node.left.name, str(node.right.value))]
+    return []
 
 
 def _ordered(records: list[DataverseRecord], order: list[OrderItem]) -> list[DataverseRecord]:

@@ -133,6 +133,15 @@ class DataverseStore:
             rows = self._tables.get(entity_set, {})
             return [rows[key] for key in sorted(index.get(value, ()))]
 
+    def count_of(self, entity_set: str, column: str, value: object) -> int:
+        """How many rows ``find`` would return, without reading them (to pick an index)."""
+        self.table(entity_set)
+        with self._lock:
+            index = self._indexes.setdefault(entity_set, {}).get(column)
+            if index is None:
+                index = self._build_index(entity_set, column)
+            return len(index.get(value, ()))
+
     def record(self, entity_set: str, record_id: object) -> DataverseRecord | None:
         self.table(entity_set)
         with self._lock:

@@ -293,19 +293,22 @@ def _record_id(table: TableDef, segment: Segment) -> str:
 
 
 def _indexed_lookups(node: Node) -> list[tuple[str, str]]:
-    """Top-level ``_x_value eq <guid>`` conjuncts: (column, canonical id) to index on."""
+    """Top-level ``_x_value eq <guid>`` and ``column eq 'text'`` conjuncts: (column, value)
+    to read candidates through an index, as Dataverse does for lookups and name columns."""
     if isinstance(node, Binary) and node.op == "and":
         return _indexed_lookups(node.left) + _indexed_lookups(node.right)
-    if (
+    if not (
         isinstance(node, Binary)
         and node.op == "eq"
         and isinstance(node.left, Property)
-        and node.left.name.startswith("_")
-        and node.left.name.endswith("_value")
         and isinstance(node.right, Literal)
-        and isinstance(node.right.value, uuid.UUID)
     ):
-        return [(node.left.name, str(node.right.value))]
+        return []
+    name, value = node.left.name, node.right.value
+    if name.startswith("_") and name.endswith("_value") and isinstance(value, uuid.UUID):
+        return [(name, str(value))]
+    if isinstance(value, str):
+        return [(name, value)]
     return []
 
 

@@ -123,15 +123,15 @@ class DataverseStore:
             return len(self._tables.get(entity_set, {}))
 
     def find(self, entity_set: str, column: str, value: object) -> list[DataverseRecord]:
-        """Rows whose ``column`` equals ``value`` exactly, through an index built on first use
-        and kept current by every later write."""
+        """Rows whose ``column`` equals ``value`` ignoring case (GUIDs are lower case anyway),
+        through an index built on first use and kept current by every later write."""
         self.table(entity_set)
         with self._lock:
             index = self._indexes.setdefault(entity_set, {}).get(column)
             if index is None:
                 index = self._build_index(entity_set, column)
             rows = self._tables.get(entity_set, {})
-            return [rows[key] for key in sorted(index.get(value, ()))]
+            return [rows[key] for key in sorted(index.get(_folded(value), ()))]
 
     def count_of(self, entity_set: str, column: str, value: object) -> int:
         """How many rows ``find`` would return, without reading them (to pick an index)."""
@@ -140,7 +140,7 @@ class DataverseStore:
             index = self._indexes.setdefault(entity_set, {}).get(column)
             if index is None:
                 index = self._build_index(entity_set, column)
-            return len(index.get(value, ()))
+            return len(index.get(_folded(value), ()))
 
     def record(self, entity_set: str, record_id: object) -> DataverseRecord | None:
         self.table(entity_set)
@@ -325,9 +325,9 @@ class DataverseStore:
             rows[key] = record
         for column, index in self._indexes.get(entity_set, {}).items():
             if previous is not None:
-                index.get(previous.row.get(column), set()).discard(key)
+                index.get(_folded(previous.row.get(column)), set()).discard(key)
             if record is not None:
-                index.setdefault(record.row.get(column), set()).add(key)
+                index.setdefault(_folded(record.row.get(column)), set()).add(key)
         self._bump(entity_set)
         return previous
 
@@ -344,7 +344,7 @@ class DataverseStore:
     def _build_index(self, entity_set: str, column: str) -> dict[object, set[str]]:
         index: dict[object, set[str]] = {}
         for key, record in self._tables.get(entity_set, {}).items():
-            index.setdefault(record.row.get(column), set()).add(key)
+            index.setdefault(_folded(record.row.get(column)), set()).add(key)
         self._indexes.setdefault(entity_set, {})[column] = index
         return index
 
@@ -412,3 +412,9 @@ class DataverseStore:
             fallback = binding.targets[0] if binding else ""
             result[name] = (given or {}).get(name) or previous.get(name) or fallback
         return result
+
+
+def _folded(value: object) -> object:
+    """Index keys compare like Dataverse's SQL collation: case-insensitively, trailing
+    spaces ignored. Callers re-check candidates with the exact semantics they need."""
+    return value.rstrip(" ").casefold() if isinstance(value, str) else value

@@ -33,6 +33,7 @@ from reconciler.snapshot_reads import (
     ReadResult,
     Staging,
     company_partitions,
+    gone_table,
     read_paged,
     read_tracked,
 )
@@ -183,13 +184,14 @@ class _Reading:
         seconds = time.perf_counter() - started
         if result.note and self.on_note:
             self.on_note(result.note)
-        derive_table(self.con, self.profile, self.rules, system, entity, filter)
+        derive_table(self.con, self.profile, self.rules, system, entity, filter, result.carried)
+        rows = self.con.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()
         return TableInfo(
             system=system,
             entity=entity,
             table=table,
             url=connector.url,
-            rows=result.rows,
+            rows=int(rows[0]) if rows else 0,
             fingerprint=_fingerprint(self.con, table, columns),
             requests=connector.request_count - before,
             filter=filter,
@@ -286,8 +288,10 @@ def derive_table(
     system: str,
     entity: str,
     filter: str | None,
+    carried: str | None = None,
 ) -> None:
-    """Final table = staged columns (typed) + ``_company`` + ``_nk_*`` keys."""
+    """Final table = staged columns (typed) + ``_company`` + ``_nk_*`` keys, plus the
+    ``carried`` rows (a delta's unchanged rows, already in final form)."""
     columns = rules.columns(system, entity)
     staging = staging_table(system, entity, filter)
     table = table_name(system, entity, filter)
@@ -298,8 +302,12 @@ def derive_table(
         f"lower(trim(CAST({_q(key)} AS VARCHAR))) AS {_q(nk(key))}"
         for key in rules.normalised_columns(system, entity)
     )
-    con.execute(f"CREATE TABLE {_q(table)} AS SELECT {', '.join(selected)} FROM {_q(staging)}")
+    derived = f"SELECT {', '.join(selected)} FROM {_q(staging)}"
+    if carried:
+        derived += f" UNION ALL BY NAME {carried}"
+    con.execute(f"CREATE TABLE {_q(table)} AS {derived}")
     con.execute(f"DROP TABLE {_q(staging)}")
+    con.execute(f"DROP TABLE IF EXISTS {_q(gone_table(staging))}")
 
 
 def prepare_all(con: duckdb.DuckDBPyConnection, rules: RuleSet, profile: Profile) -> None:

@@ -53,6 +53,8 @@ class ReadResult:
     mode: str
     delta_link: str | None = None
     note: str | None = None
+    carried: str | None = None
+    """For a delta: SQL selecting the previous snapshot's rows that stay as they were."""
 
 
 @dataclass(frozen=True)
@@ -147,49 +149,35 @@ def _delta(
     previous: Previous,
     on_page: PageCallback,
 ) -> ReadResult:
-    """Previous rows, minus rows changed or deleted since, plus their current versions."""
-    con, table = staging.con, _q(staging.table)
-    con.execute(
-        f"INSERT INTO {table} SELECT {_as_staged(staging.columns)} FROM prev.{_q(previous.table)}"
-    )
-    changed, deleted = _q(f"{staging.table}__changed"), _q(f"{staging.table}__deleted")
-    con.execute(f"CREATE TEMP TABLE {changed} AS SELECT * FROM {table} LIMIT 0")
-    con.execute(f"CREATE TEMP TABLE {deleted} (id VARCHAR)")
+    """Stage only what changed; the previous snapshot's other rows are carried over as they
+    are (already typed and derived) when the final table is built."""
+    con = staging.con
+    gone = _q(gone_table(staging.table))
+    con.execute(f"CREATE TEMP TABLE {gone} (id VARCHAR)")
     try:
-        delta = Staging(con, f"{staging.table}__changed", staging.columns)
         read = connector.read_changes(entity, list(staging.columns), previous.delta_link)
         changes = 0
         for page in read:
-            changes += delta.insert(page.rows)
+            changes += staging.insert(page.rows)
             if page.deleted:
-                con.executemany(f"INSERT INTO {deleted} VALUES (?)", [(i,) for i in page.deleted])
+                rows = [(i.lower(),) for i in page.deleted]
+                con.executemany(f"INSERT INTO {gone} VALUES (?)", rows)
                 changes += len(page.deleted)
             on_page(changes)
-        key = _q(id_column)
-        con.execute(
-            f"DELETE FROM {table} WHERE lower({key}) IN (SELECT lower({key}) FROM {changed} "
-            f"UNION ALL SELECT lower(id) FROM {deleted})"
-        )
-        con.execute(f"INSERT INTO {table} SELECT * FROM {changed}")
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {changed}")
-        con.execute(f"DROP TABLE IF EXISTS {deleted}")
-    return ReadResult(staging.count(), "delta", read.delta_link, None)
+    except BaseException:
+        con.execute(f"DROP TABLE IF EXISTS {gone}")
+        raise
+    key = _q(id_column)
+    con.execute(f"INSERT INTO {gone} SELECT lower({key}) FROM {_q(staging.table)}")
+    carried = (
+        f"SELECT * FROM prev.{_q(previous.table)} WHERE lower({key}) NOT IN (SELECT id FROM {gone})"
+    )
+    return ReadResult(changes, "delta", read.delta_link, None, carried)
 
 
-def _as_staged(columns: dict[str, Compare]) -> str:
-    """Typed snapshot columns back into staging form (booleans as text, numbers as doubles)."""
-    parts = []
-    for name, kind in columns.items():
-        column = _q(name)
-        if kind == "boolean":
-            parts.append(f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END")
-        elif kind == "number":
-            parts.append(f"CAST({column} AS DOUBLE)")
-        else:
-            parts.append(column)
-    parts.append(_q(ETAG))
-    return ", ".join(parts)
+def gone_table(staging: str) -> str:
+    """Ids (lower case) of previous rows a delta replaced or deleted."""
+    return f"{staging}__gone"
 
 
 # ---------------------------------------------------------------- paged reads (F&O partitions)

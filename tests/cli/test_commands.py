@@ -212,7 +212,7 @@ def test_sandbox_serve_writes_a_working_profile(tmp_path: Path, source: str) -> 
 
 def test_sandbox_serve_needs_exactly_one_data_source() -> None:
     code, out = run("sandbox", "serve")
-    assert code == 2 and "exactly one of --seed demo or --data DIR" in out
+    assert code == 1 and "exactly one of --seed demo or --data DIR" in out
 
 
 def test_usage_errors_exit_1_never_2_which_means_drift() -> None:

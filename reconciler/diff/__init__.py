@@ -22,10 +22,14 @@ __all__ = ["diff_rule"]
 
 
 def diff_rule(
-    con: duckdb.DuckDBPyConnection, rule: Rule, companies: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection,
+    rule: Rule,
+    companies: Mapping[str, str],
+    header: Rule | None = None,
 ) -> list[Action]:
-    """All actions and findings of one rule; ``companies`` maps legal entity -> FS company."""
-    sides = Sides.of(con, rule, companies)
+    """All actions and findings of one rule; ``companies`` maps legal entity -> FS company;
+    ``header`` is the header rule of a document line rule (``rule.document``)."""
+    sides = Sides.of(con, rule, companies, header)
     actions = findings.unmapped_companies(con, sides, companies)
     actions += findings.key_findings(con, sides, "source")
     actions += findings.key_findings(con, sides, "target")

@@ -24,9 +24,17 @@ class Sides:
     join_on_company: bool
     mapped: tuple[str, ...]
     all_mapped: bool = False
+    header: Sides | None = None
+    """For a document line rule: the header rule's sides (see ``DocumentOf``)."""
 
     @classmethod
-    def of(cls, con: duckdb.DuckDBPyConnection, rule: Rule, companies: Mapping[str, str]) -> Sides:
+    def of(
+        cls,
+        con: duckdb.DuckDBPyConnection,
+        rule: Rule,
+        companies: Mapping[str, str],
+        header: Rule | None = None,
+    ) -> Sides:
         mapped = tuple(sorted(c for c, value in companies.items() if value))
         sides = cls(
             rule=rule,
@@ -43,6 +51,7 @@ class Sides:
             join_on_company=sides.join_on_company,
             mapped=mapped,
             all_mapped=present <= set(mapped),
+            header=None if header is None else cls.of(con, header, companies),
         )
 
     @property
@@ -52,6 +61,10 @@ class Sides:
     @property
     def target(self) -> str:
         return ident(prepared_table(self.rule.name, "target"))
+
+    @property
+    def excluded(self) -> str:
+        return ident(prepared_table(self.rule.name, "excluded"))
 
     @property
     def keys(self) -> list[str]:
@@ -70,7 +83,7 @@ class Sides:
             for index in range(len(self.rule.links)):
                 condition += f" AND NOT coalesce(x{index}, false)"
             for index, lookup in enumerate(self.rule.source.lookups):
-                if lookup.required:
+                if lookup.required or lookup.inner:
                     condition += f" AND q{index}"
         return condition
 

@@ -173,7 +173,8 @@ def row_findings(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Action]:
                     company or "",
                     values,
                     {"company": company, **dict(zip(names, values, strict=True))},
-                    f"{describe(names, values)}{in_company(company)}: {message} (value {value}).",
+                    f"{describe(names, values)}{in_company(company)}: {message}"
+                    + ("." if value is None else f" (value {value})."),
                 )
             )
     return findings

@@ -199,10 +199,11 @@ class Shaper:
             changes = {name: dict(change) for name, change in DEACTIVATE.items()}
             actions.append(self._action("deactivate", row, "id_orphan", values, changes, {}))
         elif rule.actions.orphan == "report":
+            gone = " (the line is gone from its FS document)" if rule.document else ""
             message = (
                 f"{system_name(rule.target.system)} {rule.target.entity} row "
                 f"{describe(self._key_names, values)}{in_company(company)} has no "
-                f"{rule.source.entity} counterpart in {system_name(rule.source.system)}; "
+                f"{rule.source.entity} counterpart in {system_name(rule.source.system)}{gone}; "
                 "reported, never deleted."
             )
             actions.append(self._finding(row, "id_orphan", company, values, message))

@@ -29,7 +29,8 @@ def make_plan(snapshot_path: Path, rules: RuleSet, profile: Profile) -> Plan:
     with open_snapshot(snapshot_path, profile.engine.duckdb_config()) as con:
         for rule in rules:
             header = rules.get(rule.document.header) if rule.document else None
-            actions.extend(diff_rule(con, rule, profile.companies, header))
+            lines = [r for r in rules if r.document and r.document.header == rule.name]
+            actions.extend(diff_rule(con, rule, profile.companies, header, lines))
     return Plan(
         created_at=info.taken_at,
         profile=profile_identity(profile),

@@ -87,16 +87,42 @@ def _join_keys(sides: Sides) -> list[str]:
     return (["_company"] if sides.join_on_company else []) + sides.keys
 
 
-def _taken_source(sides: Sides, taken: bool) -> str:
+def _source_rows(sides: Sides, taken: bool) -> str:
     """Clean source rows, flagged ``_taken`` when the target holds their key more than once
-    (a duplicate-key finding): not missing then, so nothing is created a second time."""
-    if not taken:
-        return f"SELECT *, false AS _taken FROM ({_clean_source(sides)})"
+    (a duplicate-key finding: not missing then, so nothing is created a second time), and
+    ``_incomplete`` when the row heads a document one of whose lines cannot be written."""
     keys = _join_keys(sides)
-    on = " AND ".join(f"c.{k} = x.{k}" for k in keys)
+    flags, joins = ["false AS _taken"], ""
+    if taken:
+        on = " AND ".join(f"c.{k} = x.{k}" for k in keys)
+        flags[0] = "x.k0 IS NOT NULL AS _taken"
+        joins += f" LEFT JOIN (SELECT DISTINCT {', '.join(keys)} {_duplicate_targets(sides)}) AS x"
+        joins += f" ON {on}"
+    blocked = [query for line in sides.lines if (query := _blocked_lines(sides, line))]
+    if blocked:
+        on = " AND ".join(["b._company = c._company"] + [f"b.{k} = c.{k}" for k in sides.keys])
+        joins += f" LEFT JOIN ({' UNION '.join(blocked)}) AS b ON {on}"
+        flags.append("b.k0 IS NOT NULL AS _incomplete")
+    else:
+        flags.append("false AS _incomplete")
+    return f"SELECT c.*, {', '.join(flags)} FROM ({_clean_source(sides)}) AS c{joins}"
+
+
+def _blocked_lines(header: Sides, line: Sides) -> str | None:
+    """Header keys of the line rule's rows that cannot be written: a required lookup finds
+    nothing, or a required value is blank."""
+    document = line.rule.document
+    assert document is not None
+    failing = ["_blocked"] + [
+        f"NOT q{index}" for index, lookup in enumerate(line.rule.source.lookups) if lookup.required
+    ]
+    ours = {key.target: index for index, key in enumerate(line.rule.keys)}
+    theirs = {target: ours[name] for name, target in document.keys.items()}
+    columns = [f"k{theirs[key.target]} AS k{j}" for j, key in enumerate(header.rule.keys)]
     return (
-        f"SELECT c.*, x.k0 IS NOT NULL AS _taken FROM ({_clean_source(sides)}) AS c "
-        f"LEFT JOIN (SELECT DISTINCT {', '.join(keys)} {_duplicate_targets(sides)}) AS x ON {on}"
+        f"SELECT DISTINCT _company, {', '.join(columns)} FROM {line.source} "
+        f"WHERE {line.scope('source', required=False)} AND NOT _blank "
+        f"AND ({' OR '.join(failing)})"
     )
 
 
@@ -166,6 +192,7 @@ def drift_sql(sides: Sides, *, claimed: bool = True, taken: bool = False) -> str
         "t._etag",
         "coalesce(t._frozen, false) AS t_frozen",
         "t._excluded AS t_excluded",
+        "coalesce(s._incomplete, false) AS s_incomplete",
     ]
     selected += [f"s.o{i} AS s_o{i}, t.o{i} AS t_o{i}" for i in range(len(rule.keys))]
     selected += [
@@ -200,7 +227,7 @@ def drift_sql(sides: Sides, *, claimed: bool = True, taken: bool = False) -> str
     reported = [i for i, exclusion in enumerate(rule.source.excluded) if exclusion.report]
     excluded = f"t._excluded IN ({', '.join(map(str, reported))})" if reported else "false"
     return f"""
-        WITH s AS ({_taken_source(sides, taken)}), t AS ({_claimed_target(sides, claimed)})
+        WITH s AS ({_source_rows(sides, taken)}), t AS ({_claimed_target(sides, claimed)})
         SELECT {", ".join(selected)}
         FROM s FULL OUTER JOIN t ON {on}{header_joins}
         WHERE (t.k0 IS NULL AND {missing}) OR (s.k0 IS NULL AND ({orphans} OR {excluded}))
@@ -224,6 +251,7 @@ def _id_columns(rule: Rule) -> list[str]:
         "id_update": ("", "s", "update", None),
         "id_changed": ("", "s", "report", "changed"),
         "id_frozen": ("t", "s", "report", "frozen"),
+        "id_incomplete": ("t", "s", "report", "incomplete_document"),
         "id_excluded": ("s", "t", "report", "excluded"),
     }
     columns = []

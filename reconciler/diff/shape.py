@@ -33,6 +33,7 @@ IDS = (
     "id_changed",
     "id_frozen",
     "id_excluded",
+    "id_incomplete",
 )
 DEACTIVATE: Changes = {"statecode": {"from": 0, "to": 1}, "statuscode": {"from": None, "to": 2}}
 
@@ -100,6 +101,7 @@ class Shaper:
         )
         self._id, self._etag = at["_id"], at["_etag"]
         self._frozen, self._excluded = at["t_frozen"], at["t_excluded"]
+        self._incomplete = at["s_incomplete"]
         self._header_columns = (
             (at["h_id"], at["h_frozen"], at["h_in_target"]) if "h_id" in at else None
         )
@@ -156,6 +158,22 @@ class Shaper:
             }
             actions.append(
                 self._finding(row, "id_frozen", company, values, message, planned, "frozen")
+            )
+            return
+        if row[self._incomplete] and kind == "create":
+            message = (
+                f"{describe(self._key_names, values)}{in_company(company)} is not created in "
+                f"SCM {rule.target.entity}: some of its lines cannot be written yet (see the "
+                "line rules' findings), and a document is written whole or not at all."
+            )
+            planned = {
+                field.mapped.target: {"from": None, "to": field.value(row, field.source)}
+                for field in self._fields
+            }
+            actions.append(
+                self._finding(
+                    row, "id_incomplete", company, values, message, planned, "incomplete_document"
+                )
             )
             return
         if kind == "report":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -26,6 +26,8 @@ class Sides:
     all_mapped: bool = False
     header: Sides | None = None
     """For a document line rule: the header rule's sides (see ``DocumentOf``)."""
+    lines: tuple[Sides, ...] = ()
+    """For a header rule: the sides of its line rules."""
 
     @classmethod
     def of(
@@ -34,6 +36,7 @@ class Sides:
         rule: Rule,
         companies: Mapping[str, str],
         header: Rule | None = None,
+        lines: Sequence[Rule] = (),
     ) -> Sides:
         mapped = tuple(sorted(c for c, value in companies.items() if value))
         sides = cls(
@@ -52,6 +55,7 @@ class Sides:
             mapped=mapped,
             all_mapped=present <= set(mapped),
             header=None if header is None else cls.of(con, header, companies),
+            lines=tuple(cls.of(con, line, companies) for line in lines),
         )
 
     @property
@@ -70,8 +74,9 @@ class Sides:
     def keys(self) -> list[str]:
         return [f"k{i}" for i in range(len(self.rule.keys))]
 
-    def scope(self, side: str, *, links: bool = True) -> str:
-        """Rows in scope: of a mapped company, and (source) not excluded by a link."""
+    def scope(self, side: str, *, links: bool = True, required: bool = True) -> str:
+        """Rows in scope: of a mapped company, and (source) not excluded by a link or an
+        inner lookup, and (with ``required``) found by every required lookup."""
         company_rule = self.rule.source.company if side == "source" else self.rule.target.company
         if not company_rule or self.all_mapped:
             condition = "true"
@@ -83,7 +88,7 @@ class Sides:
             for index in range(len(self.rule.links)):
                 condition += f" AND NOT coalesce(x{index}, false)"
             for index, lookup in enumerate(self.rule.source.lookups):
-                if lookup.required or lookup.inner:
+                if (lookup.required and required) or lookup.inner:
                     condition += f" AND q{index}"
         return condition
 

@@ -446,3 +446,41 @@ def test_a_lost_answer_never_creates_a_document_twice(
     assert confirmed
     assert writes(plan_now(profile, rules)) == []
     _check_journals(world)
+
+
+def test_a_document_with_a_line_that_cannot_be_written_is_held_back_whole(
+    world: Sandbox, profile: Profile, rules: RuleSet
+) -> None:
+    """An FS line whose product SCM has not released cannot become a journal line: the
+    journal is not created without it (no partial documents), and the findings say why."""
+    (entry,) = [
+        e for e in manifest(world, "inventory_journals.adjustment_missing") if len(e["lines"]) > 1
+    ]
+    blocked, *others = entry["lines"]
+    world.fno.delete(
+        "CDSReleasedDistinctProducts",
+        {"dataAreaId": entry["company"], "ProductNumber": blocked["product_number"]},
+    )
+    plan = plan_now(profile, rules)
+    actions = about(plan, JOURNAL_RULES, entry["company"], Description=entry["document"])
+    actions += about(
+        plan, JOURNAL_RULES, entry["company"], **{"journal.Description": entry["document"]}
+    )
+    assert {a.kind for a in actions} == {"report"}
+    assert {(a.rule, a.finding) for a in actions} == {
+        ("adjustment_journals", "incomplete_document"),
+        ("adjustment_journal_lines", "no_header"),
+    }
+    assert len([a for a in actions if a.finding == "no_header"]) == len(others)
+    unknown = [a for a in plan.actions if a.finding == "unknown_released"]
+    assert any(blocked["product_number"] in (a.message or "") for a in unknown)
+
+    result = apply_now(plan, profile, rules)
+    failed = [o for o in result.outcomes if o.status not in ("applied", "reported")]
+    # only writes that need the un-released product elsewhere (a sales order line) fail
+    assert all(f"{blocked['product_number']} does not exist" in o.detail for o in failed)
+    headers = scm(world, "InventoryAdjustmentJournalHeaders", Description=entry["document"])
+    assert headers == []
+    other = [e for e in manifest(world, "inventory_journals.adjustment_missing") if e is not entry]
+    for missing in other:  # the other documents went ahead
+        assert scm(world, "InventoryAdjustmentJournalHeaders", Description=missing["document"])

@@ -77,7 +77,12 @@ STAGING_SQL = {
                690970000.0 AS msdyn_fieldserviceproducttype, 2.0 AS quantitydecimal,
                'true' AS msdynce_ismaintainedexternally, 'W/"1"' AS _etag
         FROM range({products}) q(p)""",
-    ("dataverse", "uoms"): "SELECT 'u-ea' AS uomid, 'ea' AS name, 'W/\"1\"' AS _etag",
+    ("dataverse", "uoms"): (
+        "SELECT 'u-ea' AS uomid, 'ea' AS name, 's-1' AS _uomscheduleid_value, 'W/\"1\"' AS _etag"
+    ),
+    ("dataverse", "uomschedules"): (
+        "SELECT 's-1' AS uomscheduleid, 'Default Unit' AS name, 'W/\"1\"' AS _etag"
+    ),
     ("dataverse", "msdyn_warehouses"): """
         SELECT 'WH' || w AS msdyn_name, 'bu-' || c AS _owningbusinessunit_value,
                'w-' || c || '-' || w AS msdyn_warehouseid, 'Warehouse ' || w AS msdyn_description,

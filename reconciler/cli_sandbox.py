@@ -148,7 +148,7 @@ def _demo_cycle(profile: Profile, folder: Path, out: Console) -> int:
     out.print(plan_view(second))
     if second.changes_count() == 0:
         out.print(
-            "[bold green]No changes left: FS matches SCM.[/] Findings, if any, are "
+            "[bold green]No changes left: SCM and FS agree.[/] Findings, if any, are "
             "reported and never written (the tool never deletes)."
         )
     return second.changes_count()

@@ -33,7 +33,8 @@ __all__ = [
     "summarize",
 ]
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
+"""1.1 added ``document`` (the header a document line is created with)."""
 Kind = Literal["create", "update", "adjust", "deactivate", "report"]
 KIND_ORDER: dict[str, int] = {"create": 0, "update": 1, "adjust": 2, "deactivate": 3, "report": 4}
 
@@ -55,6 +56,9 @@ class Action:
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
     finding: str | None = None
     message: str | None = None
+    document: dict[str, Any] | None = None
+    """A document line's create: its header rule and the header record (``id``) or the
+    header's create action (``action``), with which it is written in one change set."""
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -75,6 +79,8 @@ class Action:
         if self.finding is not None:
             data["finding"] = self.finding
             data["message"] = self.message
+        if self.document is not None:
+            data["document"] = self.document
         return data
 
     @classmethod
@@ -93,6 +99,7 @@ class Action:
             links={name: dict(link) for name, link in data.get("links", {}).items()},
             finding=data.get("finding"),
             message=data.get("message"),
+            document=dict(data["document"]) if data.get("document") else None,
         )
 
 

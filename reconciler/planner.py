@@ -14,7 +14,7 @@ from reconciler.plan import Action, Plan, action_id, order_actions
 from reconciler.rules import RuleSet
 from reconciler.snapshot import open_snapshot, read_info
 
-__all__ = ["link_dependencies", "make_plan"]
+__all__ = ["attach_documents", "link_dependencies", "make_plan"]
 
 
 def make_plan(snapshot_path: Path, rules: RuleSet, profile: Profile) -> Plan:
@@ -28,7 +28,9 @@ def make_plan(snapshot_path: Path, rules: RuleSet, profile: Profile) -> Plan:
     actions: list[Action] = []
     with open_snapshot(snapshot_path, profile.engine.duckdb_config()) as con:
         for rule in rules:
-            actions.extend(diff_rule(con, rule, profile.companies))
+            header = rules.get(rule.document.header) if rule.document else None
+            lines = [r for r in rules if r.document and r.document.header == rule.name]
+            actions.extend(diff_rule(con, rule, profile.companies, header, lines))
     return Plan(
         created_at=info.taken_at,
         profile=profile_identity(profile),
@@ -40,7 +42,7 @@ def make_plan(snapshot_path: Path, rules: RuleSet, profile: Profile) -> Plan:
             "taken_at": info.taken_at,
             "fingerprints": info.fingerprints(),
         },
-        actions=order_actions(link_dependencies(actions), rules.names()),
+        actions=order_actions(attach_documents(link_dependencies(actions)), rules.names()),
     )
 
 
@@ -75,6 +77,65 @@ def link_dependencies(actions: Sequence[Action]) -> list[Action]:
         else:
             linked.append(replace(action, links=resolved, depends_on=tuple(sorted(set(depends)))))
     return linked
+
+
+def attach_documents(actions: Sequence[Action]) -> list[Action]:
+    """Point each line create whose header SCM lacks at the header's create: apply writes
+    them in one change set. A line whose header is neither in SCM nor created by the plan
+    (the header rule reported why) becomes a ``no_header`` finding."""
+    headers: dict[tuple[str, str, tuple[tuple[str, str], ...]], str] = {}
+    for action in actions:
+        if action.kind == "create":
+            company = str(action.key.get("company", ""))
+            values = tuple(
+                sorted(
+                    (name, _fold(value)) for name, value in action.key.items() if name != "company"
+                )
+            )
+            headers[(action.rule, company, values)] = action.id
+    attached: list[Action] = []
+    for action in actions:
+        document = action.document
+        if document is None or "match" not in document:
+            attached.append(action)
+            continue
+        wanted = tuple(sorted((name, _fold(value)) for name, value in document["match"].items()))
+        found = headers.get((document["rule"], str(document.get("company", "")), wanted))
+        if found is None:
+            attached.append(_headless(action))
+            continue
+        attached.append(
+            replace(
+                action,
+                document={"rule": document["rule"], "action": found},
+                depends_on=tuple(sorted({*action.depends_on, found})),
+            )
+        )
+    return attached
+
+
+def _headless(action: Action) -> Action:
+    assert action.document is not None
+    company = str(action.key.get("company", ""))
+    header = ", ".join(f"{k}={v!r}" for k, v in action.document["match"].items())
+    return Action(
+        id=action_id(
+            action.rule,
+            "report",
+            "no_header",
+            company,
+            [str(v) for k, v in action.key.items() if k != "company"],
+        ),
+        rule=action.rule,
+        kind="report",
+        system=action.system,
+        entity=action.entity,
+        key=action.key,
+        changes=action.changes,
+        finding="no_header",
+        message=f"cannot create this line: its header ({header}) is not in SCM and this plan "
+        f"does not create it; see rule {action.document['rule']!r}'s findings.",
+    )
 
 
 class _CreateIndex:

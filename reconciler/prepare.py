@@ -3,9 +3,11 @@
 A prepared table holds exactly what the diff joins and compares, in plain columns:
 ``_company``, normalised keys ``k<i>`` and their display values ``o<i>``, mapped field
 values ``f<j>`` (source values already translated to the target's representation),
-resolved links ``l<n>``, and flags for findings. Lookups (joins to other entities of the
-same system) and links (joins from source rows to target-system records) are resolved
-here, so the plan stage is a single join on plain columns.
+resolved links ``l<n>``, and flags for findings. Lookups (joins to other entities, of the
+same system or, with ``system``, of the other one) and links (joins from source rows to
+target-system records) are resolved here, so the plan stage is a single join on plain
+columns. Rules with ``source.excluded`` also get ``prep__<rule>__excluded``: the keys of
+the source rows their filter leaves out but that still own their target row.
 """
 
 from __future__ import annotations
@@ -15,11 +17,21 @@ from dataclasses import dataclass
 
 import duckdb
 
-from reconciler.rules import STATE, FieldMap, Link, Lookup, Rule, Scalar, Side
+from reconciler.rules import (
+    STATE,
+    FieldMap,
+    KeyMap,
+    Link,
+    Lookup,
+    Rule,
+    Scalar,
+    Side,
+    Test,
+)
 from reconciler.sql import ident, literal
 from reconciler.tables import ETAG, NUMBER_TYPE, nk, prepared_table, table_name
 
-__all__ = ["prepare_rule"]
+__all__ = ["date_sql", "number_text", "prepare_rule"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,8 @@ def prepare_rule(
     """
     con.execute(_with_key_flags(rule, "source", _source_sql(rule, normalised), mapped))
     con.execute(_with_key_flags(rule, "target", _target_sql(rule, normalised), mapped))
+    if rule.source.excluded:
+        con.execute(_excluded_sql(rule, normalised))
 
 
 def _with_key_flags(rule: Rule, side: str, select: str, mapped: Sequence[str]) -> str:
@@ -89,14 +103,20 @@ def _with_key_flags(rule: Rule, side: str, select: str, mapped: Sequence[str]) -
     return f"CREATE TABLE {table} AS SELECT *, {', '.join(flags)} FROM ({select})"
 
 
-def _source_sql(rule: Rule, normalised: Normalised) -> str:
+def _source_sql(rule: Rule, normalised: Normalised, filter: str | None = None) -> str:
+    """The source side as read with its own filter (or, for exclusions, with ``filter``)."""
     side = rule.source
     scope = _Scope(side)
     own = normalised.get((side.system, side.entity), set())
     columns = [f"{scope.company()} AS _company"]
     columns += _key_columns(rule, "source", scope, own)
+    blocked = []
     for index, mapped in enumerate(rule.fields):
         columns += _source_field(mapped, index, scope)
+        if mapped.required:
+            columns.append(f"(f{index} IS NULL OR CAST(f{index} AS VARCHAR) = '') AS b{index}")
+            blocked.append(f"b{index}")
+    columns.append(f"({' OR '.join(blocked) or 'false'}) AS _blocked")
     for index, link in enumerate(rule.links):
         columns += _link_columns(link, index)
         columns += [
@@ -119,7 +139,8 @@ def _source_sql(rule: Rule, normalised: Normalised) -> str:
         _link_join(link, index, scope, own, rule.links)
         for index, link in sorted(enumerate(rule.links), key=lambda item: bool(item[1].within))
     ]
-    return f"SELECT {', '.join(columns)} FROM {_side_table(side)} AS r " + " ".join(joins)
+    table = ident(table_name(side.system, side.entity, filter or side.filter))
+    return f"SELECT {', '.join(columns)} FROM {table} AS r " + " ".join(joins)
 
 
 def _target_sql(rule: Rule, normalised: Normalised) -> str:
@@ -127,44 +148,117 @@ def _target_sql(rule: Rule, normalised: Normalised) -> str:
     scope = _Scope(side)
     own = normalised.get((side.system, side.entity), set())
     columns = [f"{scope.company()} AS _company", f"r.{ident(ETAG)} AS _etag"]
-    columns.append(
-        f"CAST(r.{ident(side.id)} AS VARCHAR) AS _id" if side.id else "NULL::VARCHAR AS _id"
-    )
+    columns.append(f"{_record_id(rule)} AS _id")
     columns += _key_columns(rule, "target", scope, own)
-    columns += [f"{scope.ref(m.target)} AS f{index}" for index, m in enumerate(rule.fields)]
+    columns += [
+        f"{_target_value(m, scope.ref(m.target))} AS f{index}"
+        for index, m in enumerate(rule.fields)
+    ]
     eligible = _conditions(scope, rule.actions.orphan_when)
     if rule.actions.orphan == "deactivate":  # an inactive orphan is already dealt with
         eligible = f"({eligible} AND coalesce(r.{ident(STATE)}, 0) = 0)"
     columns.append(f"{eligible} AS _orphan_eligible")
+    frozen = _conditions(scope, side.frozen_when) if side.frozen_when else "false"
+    columns.append(f"{frozen} AS _frozen")
     joins = _lookup_joins(side, scope, normalised)
     return f"SELECT {', '.join(columns)} FROM {_side_table(side)} AS r " + " ".join(joins)
+
+
+def _excluded_sql(rule: Rule, normalised: Normalised) -> str:
+    """Keys of the rows each exclusion's filter reads, first exclusion first, minus keys the
+    rule's own rows have (those are compared as usual)."""
+    keys = [f"k{i}" for i in range(len(rule.keys))]
+    originals = [f"o{i}" for i in range(len(rule.keys))]
+    parts = [
+        f"SELECT _company, {', '.join(keys + originals)}, {index} AS _excluded "
+        f"FROM ({_source_sql(rule, normalised, exclusion.filter)})"
+        for index, exclusion in enumerate(rule.source.excluded)
+    ]
+    own = f"SELECT _company, {', '.join(keys)} FROM ({_source_sql(rule, normalised)})"
+    present = " AND ".join(f"coalesce(x.{k}, '') <> ''" for k in keys)
+    same = " AND ".join(
+        ["o._company IS NOT DISTINCT FROM x._company"] + [f"o.{k} = x.{k}" for k in keys]
+    )
+    table = ident(prepared_table(rule.name, "excluded"))
+    return (
+        f"CREATE TABLE {table} AS SELECT * FROM ({' UNION ALL '.join(parts)}) AS x "
+        f"WHERE {present} AND NOT EXISTS (SELECT 1 FROM ({own}) AS o WHERE {same}) "
+        f"QUALIFY row_number() OVER (PARTITION BY _company, {', '.join(keys)} "
+        "ORDER BY _excluded) = 1"
+    )
 
 
 def _side_table(side: Side) -> str:
     return ident(table_name(side.system, side.entity, side.filter))
 
 
+def _record_id(rule: Rule) -> str:
+    """The id that addresses a target record: Dataverse's primary id column, or an F&O
+    entity's key fields as JSON (numbers as numbers, so the key segment is typed right)."""
+    side = rule.target
+    if side.system == "dataverse":
+        return f"CAST(r.{ident(side.id)} AS VARCHAR)" if side.id else "NULL::VARCHAR"
+    parts = []
+    for column in rule.record_key():
+        value = f"r.{ident(column)}"
+        if rule.key_kind(column) == "number":
+            value = f"json({number_text(value)})"
+        parts += [literal(column), value]
+    return f"CAST(json_object({', '.join(parts)}) AS VARCHAR)"
+
+
+def number_text(value: str) -> str:
+    """A number as canonical text: ``1`` for 1.0, ``-1.5``; the same on both sides."""
+    return (
+        f"(CASE WHEN {value} IS NULL THEN NULL WHEN {value} = trunc({value}) "
+        f"THEN CAST(CAST({value} AS BIGINT) AS VARCHAR) "
+        f"ELSE rtrim(rtrim(CAST(CAST({value} AS {NUMBER_TYPE}) AS VARCHAR), '0'), '.') END)"
+    )
+
+
+def date_sql(value: str) -> str:
+    """A date-only value from either service: the day of an ISO timestamp, and NULL for F&O's
+    empty date (1900-01-01)."""
+    day = f"substr(CAST({value} AS VARCHAR), 1, 10)"
+    return f"(CASE WHEN {day} IN ('', '1900-01-01') THEN NULL ELSE TRY_CAST({day} AS DATE) END)"
+
+
 def _key_columns(rule: Rule, side_name: str, scope: _Scope, own: set[str]) -> list[str]:
     columns = []
     for index, key in enumerate(rule.keys):
-        reference = getattr(key, side_name)
+        if key.compare == "number":
+            text = number_text(_key_number(rule, key, side_name, scope))
+            columns += [f"{text} AS k{index}", f"{text} AS o{index}"]
+            continue
+        reference = key.target if side_name == "target" else str(key.source)
         columns.append(f"{scope.normalised(reference, own)} AS k{index}")
         columns.append(f"CAST({scope.ref(reference)} AS VARCHAR) AS o{index}")
     return columns
+
+
+def _key_number(rule: Rule, key: KeyMap, side_name: str, scope: _Scope) -> str:
+    if side_name == "target":
+        return scope.ref(key.target)
+    if key.position is not None:
+        within = ", ".join([scope.company()] + [scope.ref(ref) for ref in key.position.within])
+        order = ", ".join(scope.ref(ref) for ref in key.position.order)
+        return f"row_number() OVER (PARTITION BY {within} ORDER BY {order})"
+    value = scope.ref(str(key.source))
+    return f"(-{value})" if key.negate else value
 
 
 def _source_field(mapped: FieldMap, index: int, scope: _Scope) -> list[str]:
     """``f`` = value in the target's terms; ``v`` = the source value as read (for messages);
     ``u`` = a value the map does not know; ``p`` = rounding to the target's decimals lost
     more than the tolerance."""
-    if mapped.source is None:
+    if mapped.value is not None:
         return [
             f"{_literal(mapped.value)} AS f{index}",
             f"NULL::VARCHAR AS v{index}",
             f"false AS u{index}",
             f"false AS p{index}",
         ]
-    raw = scope.ref(mapped.source)
+    raw = _chosen(mapped, scope)
     value = raw
     unmapped = "false"
     if mapped.map:
@@ -174,6 +268,12 @@ def _source_field(mapped: FieldMap, index: int, scope: _Scope) -> list[str]:
         )
         value = f"(CASE lower(trim(CAST({raw} AS VARCHAR))) {cases} ELSE NULL END)"
         unmapped = f"({raw} IS NOT NULL AND {value} IS NULL)"
+    if mapped.negate:
+        value = f"(-{value})"
+    if mapped.divide:
+        value = f"CAST({value} / {mapped.divide!r} AS {NUMBER_TYPE})"
+    if mapped.compare == "date":
+        value = date_sql(value)
     lossy = "false"
     if mapped.decimals is not None:
         rounded = f"round({value}, {mapped.decimals})"
@@ -187,6 +287,21 @@ def _source_field(mapped: FieldMap, index: int, scope: _Scope) -> list[str]:
     ]
 
 
+def _chosen(mapped: FieldMap, scope: _Scope) -> str:
+    """The source column, or the first ``choose`` entry whose conditions hold."""
+    if mapped.source is not None:
+        return scope.ref(mapped.source)
+    cases = [
+        f"WHEN {_conditions(scope, choice.when)} THEN {scope.ref(choice.source)}"
+        for choice in mapped.choose[:-1]
+    ]
+    return f"(CASE {' '.join(cases)} ELSE {scope.ref(mapped.choose[-1].source)} END)"
+
+
+def _target_value(mapped: FieldMap, column: str) -> str:
+    return date_sql(column) if mapped.compare == "date" else column
+
+
 def _lookup_joins(side: Side, scope: _Scope, normalised: Normalised) -> list[str]:
     own = normalised.get((side.system, side.entity), set())
     joins = []
@@ -198,7 +313,7 @@ def _lookup_joins(side: Side, scope: _Scope, normalised: Normalised) -> list[str
         ]
         if lookup.company and side.company and "." not in side.company:
             conditions.append(f"{alias}._company = r._company")
-        source = _unique_rows(side.system, lookup, lookup.where)
+        source = _unique_rows(side.lookup_system(lookup), lookup, lookup.where)
         conditions = conditions or ["true"]
         joins.append(f"LEFT JOIN {source} AS {alias} ON {' AND '.join(conditions)}")
     return joins
@@ -258,12 +373,18 @@ def _unique_rows(system: str, lookup: Lookup, where: dict[str, Scalar]) -> str:
     )
 
 
-def _conditions(scope: _Scope, conditions: dict[str, Scalar]) -> str:
-    parts = [
-        f"coalesce({scope.ref(column)} = {_literal(value)}, false)"
-        for column, value in sorted(conditions.items())
-    ]
+def _conditions(scope: _Scope, conditions: dict[str, Scalar] | dict[str, Scalar | Test]) -> str:
+    parts = [_condition(scope.ref(column), test) for column, test in sorted(conditions.items())]
     return "(" + " AND ".join(parts) + ")" if parts else "true"
+
+
+def _condition(column: str, test: Scalar | Test) -> str:
+    if not isinstance(test, Test):
+        return f"coalesce({column} = {_literal(test)}, false)"
+    if test.ne is not None:
+        return f"({column} IS DISTINCT FROM {_literal(test.ne)})"
+    listed = ", ".join(_literal(value) for value in test.values())
+    return f"coalesce({column} IN ({listed}), false)"
 
 
 def _literal(value: Scalar | None) -> str:

@@ -23,18 +23,27 @@ from reconciler.errors import RuleError
 
 __all__ = [
     "Actions",
+    "Choice",
     "CompanyBind",
+    "Condition",
+    "DocumentOf",
+    "Excluded",
     "FieldMap",
     "KeyMap",
+    "Position",
     "Rule",
     "RuleSet",
     "Side",
+    "Test",
     "default_rules_dir",
     "load_rules",
 ]
 
 System = Literal["fno", "dataverse"]
 Compare = Literal["text", "number", "boolean"]
+"""How a snapshot stores a column."""
+FieldCompare = Literal["text", "number", "boolean", "date"]
+"""How a field is compared: a ``date`` column is stored as text and compared by its day."""
 Scalar = str | int | float | bool
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 STATE = "statecode"
@@ -44,6 +53,70 @@ _REF = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Test(_Model):
+    """A comparison other than equality: ``{ ne = 690970004 }`` or ``{ in = [1, 2] }``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    ne: Scalar | None = None
+    in_: tuple[Scalar, ...] | None = Field(default=None, alias="in", min_length=1)
+
+    @model_validator(mode="after")
+    def _one(self) -> Test:
+        if (self.ne is None) == (self.in_ is None):
+            raise ValueError("a test is { ne = value } or { in = [values] }")
+        return self
+
+    def values(self) -> tuple[Scalar, ...]:
+        return (self.ne,) if self.ne is not None else tuple(self.in_ or ())
+
+
+Condition = dict[str, Scalar | Test]
+"""Column (or ``lookup.column``) -> the value it must equal, or a Test; all must hold."""
+
+
+class Choice(_Model):
+    """One branch of a field's ``choose``: the source to use when every ``when`` holds."""
+
+    when: Condition = Field(default_factory=dict)
+    source: str = Field(pattern=_REF)
+
+
+class Position(_Model):
+    """A key made by numbering rows 1, 2, … among the source rows with the same ``within``
+    values, in ``order`` (e.g. journal line numbers from FS line order)."""
+
+    within: tuple[str, ...] = Field(min_length=1)
+    order: tuple[str, ...] = Field(min_length=1)
+
+
+class Excluded(_Model):
+    """Source rows the rule's filter leaves out but that still own their target row.
+
+    Read with their own OData ``filter``; a target row with their key is then no orphan but
+    the finding ``name`` (with ``message``), or, with ``report = false``, left alone.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    filter: str = Field(min_length=1)
+    message: str = ""
+    report: bool = True
+
+
+class DocumentOf(_Model):
+    """This rule's rows are lines of the documents another rule's rows head.
+
+    ``keys`` maps this rule's key targets to the header rule's key targets (together they
+    name the header). A missing header and its missing lines are created in one change set
+    (lines are posted to the header's ``navigation``); lines of a frozen header are frozen
+    too; lines of a header FS does not have are no orphans of their own.
+    """
+
+    header: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    keys: dict[str, str] = Field(min_length=1)
+    navigation: str = Field(pattern=_NAME)
 
 
 class CompanyBind(_Model):
@@ -67,6 +140,11 @@ class Lookup(_Model):
     company: str | None = Field(default=None, pattern=_NAME)
     where: dict[str, Scalar] = Field(default_factory=dict)
     required: bool = False
+    inner: bool = False
+    """Rows it matches nothing for take no part, silently (``required`` makes them findings)."""
+    system: System | None = None
+    """The system the entity lives in, when not the side's own: an FS row can look up the SCM
+    warehouse of its warehouse name (both are in the snapshot)."""
 
     @property
     def finding(self) -> str:
@@ -77,6 +155,8 @@ class Lookup(_Model):
     def _names(self) -> Lookup:
         if not self.on and not self.where:
             raise ValueError("a lookup needs 'on' (columns to match) or 'where' (a fixed record)")
+        if self.required and self.inner:
+            raise ValueError("a lookup is 'required' (findings) or 'inner' (silent), not both")
         for theirs, ours in self.on.items():
             _check_name(theirs)
             _check_ref(ours)
@@ -100,6 +180,12 @@ class Link(Lookup):
     """Column of the linked entity -> another link of the rule whose record it must point
     at: a unit is looked up only among the uoms of the product's unit group."""
 
+    @model_validator(mode="after")
+    def _plain(self) -> Link:
+        if self.system is not None or self.inner:
+            raise ValueError("'system' and 'inner' apply to lookups, not links")
+        return self
+
 
 class Side(_Model):
     """One end of a rule: a system, an entity set, and how to read the rows that take part."""
@@ -112,13 +198,48 @@ class Side(_Model):
     company_bind: CompanyBind | None = None
     lookups: tuple[Lookup, ...] = ()
     label: str | None = Field(default=None, pattern=_REF)
+    frozen_when: dict[str, Scalar] = Field(default_factory=dict)
+    """Target: rows (documents) that may no longer be written, e.g. ``{ IsPosted = "Yes" }``;
+    their differences are ``frozen`` findings."""
+    excluded: tuple[Excluded, ...] = ()
+    """Source: rows the filter leaves out that still own their target row (see Excluded)."""
+    entity_key: tuple[str, ...] = ()
+    """F&O target: the entity's own key fields, when the rule matches on others (a journal is
+    matched by its Description but addressed by dataAreaId + JournalNumber)."""
+
+    def lookup_system(self, lookup: Lookup) -> str:
+        return lookup.system or self.system
 
 
 class KeyMap(_Model):
-    """One key column pair; values are compared trimmed and case-insensitively."""
+    """One key column pair; values are compared trimmed and case-insensitively.
 
-    source: str = Field(pattern=_REF)
+    ``compare = "number"`` compares numbers (``1`` and ``1.0`` agree); ``negate`` flips the
+    source's sign (service lines' external line order); ``position`` numbers source rows
+    instead of reading a column.
+    """
+
     target: str = Field(pattern=_REF)
+    source: str | None = Field(default=None, pattern=_REF)
+    compare: Literal["text", "number"] = "text"
+    negate: bool = False
+    position: Position | None = None
+
+    @model_validator(mode="after")
+    def _origin(self) -> KeyMap:
+        if (self.source is None) == (self.position is None):
+            raise ValueError("give exactly one of 'source' (a column) or 'position' (a numbering)")
+        if (self.negate or self.position) and self.compare != "number":
+            raise ValueError("'negate' and 'position' need compare = \"number\"")
+        return self
+
+    def named(self, side: str) -> str:
+        """How the key is called on one side, for messages."""
+        if side == "target":
+            return self.target
+        if self.position is not None:
+            return f"position within {'/'.join(self.position.within)}"
+        return f"-{self.source}" if self.negate else str(self.source)
 
 
 class FieldMap(_Model):
@@ -133,31 +254,64 @@ class FieldMap(_Model):
     target: str = Field(pattern=_REF)
     source: str | None = Field(default=None, pattern=_REF)
     value: Scalar | None = None
-    compare: Compare = "text"
+    choose: tuple[Choice, ...] = ()
+    compare: FieldCompare = "text"
     tolerance: float = Field(default=0.0, ge=0)
     map: dict[str, Scalar] = Field(default_factory=dict)
     decimals: int | None = Field(default=None, ge=0, le=10)
+    negate: bool = False
+    divide: float | None = Field(default=None, gt=0)
+    required: bool = False
     adjust: bool = False
     link: str | None = Field(default=None, pattern=_NAME)
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldMap:
-        if (self.source is None) == (self.value is None):
+        origins = (self.source is not None) + (self.value is not None) + bool(self.choose)
+        if origins != 1:
             raise ValueError(
-                "give exactly one of 'source' (a source field) or 'value' (a constant)"
+                "give exactly one of 'source' (a source field), 'value' (a constant) or "
+                "'choose' (sources picked by conditions)"
             )
-        if (
-            self.tolerance or self.decimals is not None or self.adjust
-        ) and self.compare != "number":
+        numeric = self.tolerance or self.decimals is not None or self.adjust
+        if (numeric or self.negate or self.divide) and self.compare != "number":
             raise ValueError(
-                "'tolerance', 'decimals' and 'adjust' apply to compare = \"number\" only"
+                "'tolerance', 'decimals', 'negate', 'divide' and 'adjust' apply to "
+                'compare = "number" only'
             )
+        if self.choose:
+            if self.map:
+                raise ValueError("'map' translates one source; it cannot follow 'choose'")
+            if self.choose[-1].when:
+                raise ValueError(
+                    "the last 'choose' entry must have no 'when': it is the source used "
+                    "when no other entry's conditions hold"
+                )
+            if any(not choice.when for choice in self.choose[:-1]):
+                raise ValueError("only the last 'choose' entry may leave out 'when'")
+        if self.required and self.value is not None:
+            raise ValueError("'required' applies to a source, not to a constant")
         if self.value is not None and not _value_fits(self.value, self.compare):
             raise ValueError(f"constant {self.value!r} is not a {self.compare}")
         for mapped in self.map.values():
             if not _value_fits(mapped, self.compare):
                 raise ValueError(f"map value {mapped!r} is not a {self.compare}")
         return self
+
+    def sources(self) -> list[str]:
+        """Every source column the field reads (its source, or each choice's)."""
+        if self.source:
+            return [self.source]
+        return [choice.source for choice in self.choose]
+
+    @property
+    def described(self) -> str:
+        """The source as messages name it."""
+        if self.source:
+            return self.source
+        if self.choose:
+            return " or ".join(self.sources())
+        return repr(self.value)
 
     @property
     def writable(self) -> bool:
@@ -198,6 +352,7 @@ class Rule(_Model):
     links: tuple[Link, ...] = ()
     checks: tuple[Check, ...] = ()
     actions: Actions = Actions()
+    document: DocumentOf | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Rule:
@@ -213,9 +368,11 @@ class Rule(_Model):
         duplicates = sorted({name for name in targets if targets.count(name) > 1})
         if duplicates:
             raise ValueError(f"target field(s) mapped twice: {', '.join(duplicates)}")
+        self._check_sides()
         self._check_references()
         self._check_within()
         self._check_adjust()
+        self._check_document()
         if self.actions.orphan == "deactivate" and self.target.system != "dataverse":
             raise ValueError('orphan = "deactivate" needs a Dataverse target (statecode)')
         if self.actions.mode == "reference":
@@ -224,6 +381,52 @@ class Rule(_Model):
             if self.actions.missing != "report" or self.actions.changed != "report":
                 raise ValueError('mode = "reference" only reports: missing and changed = "report"')
         return self
+
+    def _check_sides(self) -> None:
+        if self.source.frozen_when:
+            raise ValueError("source.frozen_when: only the target side's records can be frozen")
+        if self.target.excluded:
+            raise ValueError("target.excluded: only source rows can be excluded")
+        if self.source.entity_key:
+            raise ValueError("source.entity_key: only an F&O target needs its entity key")
+        if self.target.entity_key:
+            if self.target.system != "fno":
+                raise ValueError("target.entity_key applies to an F&O target only")
+            for column in self.target.entity_key:
+                _check_name(column)
+        for side in (self.source, self.target):
+            names = [lookup.name for lookup in side.lookups]
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise ValueError(f"lookup name(s) used twice: {', '.join(repeated)}")
+            for lookup in side.lookups:
+                if lookup.system == side.system:
+                    raise ValueError(
+                        f"lookup {lookup.name!r}: 'system' is only needed for the other system"
+                    )
+        names = [exclusion.name for exclusion in self.source.excluded]
+        if len(names) != len(set(names)):
+            raise ValueError("source.excluded: each entry needs its own name")
+
+    def _check_document(self) -> None:
+        document = self.document
+        if document is None:
+            return
+        if self.target.system != "fno":
+            raise ValueError("document: line documents are written to F&O (SCM) targets only")
+        if document.header == self.name or document.header not in self.depends_on:
+            raise ValueError(
+                f"document.header {document.header!r} must be another rule, listed in depends_on"
+            )
+        keys = {key.target for key in self.keys}
+        for ours in document.keys:
+            if ours not in keys:
+                raise ValueError(
+                    f"document.keys: {ours!r} is not a key target of this rule "
+                    f"(keys: {', '.join(sorted(keys))})"
+                )
+        if not self.target.company:
+            raise ValueError("document lines need target.company (the header's company)")
 
     def _check_within(self) -> None:
         links = {link.name: link for link in self.links}
@@ -241,26 +444,38 @@ class Rule(_Model):
                         "'within' itself; scope by a link that is found directly"
                     )
 
+    def source_refs(self) -> list[str]:
+        """Every source reference the rule reads (keys, fields, conditions, checks…)."""
+        refs: list[str] = []
+        for key in self.keys:
+            if key.source:
+                refs.append(key.source)
+            if key.position:
+                refs += [*key.position.within, *key.position.order]
+        for mapped in self.fields:
+            refs += mapped.sources()
+            for choice in mapped.choose:
+                refs += list(choice.when)
+        refs += [check.source for check in self.checks]
+        refs += [ref for ref in (self.source.company, self.source.label) if ref]
+        return refs
+
     def _check_references(self) -> None:
         names = {
             "source": {lk.name for lk in self.source.lookups},
             "target": {lk.name for lk in self.target.lookups},
         }
         links = {link.name for link in self.links}
-        refs = [("source", key.source) for key in self.keys] + [
-            ("target", key.target) for key in self.keys
-        ]
-        refs += [("source", f.source) for f in self.fields if f.source]
+        refs = [("source", ref) for ref in self.source_refs()]
+        refs += [("target", key.target) for key in self.keys]
         refs += [("target", f.target) for f in self.fields]
-        refs += [("source", check.source) for check in self.checks]
-        refs += [
-            (side, getattr(self, side).company)
-            for side in ("source", "target")
-            if getattr(self, side).company
-        ]
-        if self.source.label:
-            refs.append(("source", self.source.label))
+        refs += [("target", column) for column in self.target.frozen_when]
+        refs += [("target", column) for column in self.actions.orphan_when]
+        if self.target.company:
+            refs.append(("target", self.target.company))
         for side, ref in refs:
+            if not re.fullmatch(_REF, ref):
+                raise ValueError(f"{ref!r} is not a column or lookup.column reference")
             prefix = ref.split(".")[0] if "." in ref else None
             if prefix is not None and prefix not in names[side]:
                 raise ValueError(
@@ -286,6 +501,21 @@ class Rule(_Model):
     def side(self, name: str) -> Side:
         return self.source if name == "source" else self.target
 
+    def record_key(self) -> list[str]:
+        """The fields that address one target record of an F&O entity: ``entity_key``, or
+        the company column and the plain key columns."""
+        if self.target.entity_key:
+            return list(self.target.entity_key)
+        company = [self.target.company] if self.target.company else []
+        return company + [key.target for key in self.keys if "." not in key.target]
+
+    def key_kind(self, target: str) -> Compare:
+        """How a target key column is stored (numbers for number keys)."""
+        for key in self.keys:
+            if key.target == target:
+                return key.compare
+        return "text"
+
     def columns_needed(self) -> dict[tuple[str, str], dict[str, Compare]]:
         """Every (system, entity) this rule reads, with the columns and their types."""
         needed: dict[tuple[str, str], dict[str, Compare]] = {}
@@ -295,7 +525,7 @@ class Rule(_Model):
 
         for side_name in ("source", "target"):
             side = self.side(side_name)
-            aliases = {lk.name: lk.entity for lk in side.lookups}
+            aliases = {lk.name: (side.lookup_system(lk), lk.entity) for lk in side.lookups}
             own = (side.system, side.entity)
             needed.setdefault(own, {})
 
@@ -303,16 +533,22 @@ class Rule(_Model):
                 ref: str,
                 kind: Compare = "text",
                 side: Side = side,
-                aliases: dict[str, str] = aliases,
+                aliases: dict[str, tuple[str, str]] = aliases,
             ) -> None:
                 if "." in ref:
                     alias, column = ref.split(".", 1)
-                    want(side.system, aliases[alias], column, kind)
+                    want(*aliases[alias], column, kind)
                 else:
                     want(side.system, side.entity, ref, kind)
 
             for key in self.keys:
-                want_ref(getattr(key, side_name))
+                if side_name == "target":
+                    want_ref(key.target, key.compare)
+                elif key.source:
+                    want_ref(key.source, key.compare)
+                elif key.position:
+                    for ref in (*key.position.within, *key.position.order):
+                        want_ref(ref)
             if side.company:
                 want_ref(side.company)
             if side.id:
@@ -320,27 +556,40 @@ class Rule(_Model):
             if side.label:
                 want_ref(side.label)
             for lookup in side.lookups:
+                system = side.lookup_system(lookup)
                 for theirs, ours in lookup.on.items():
-                    want(side.system, lookup.entity, theirs)
+                    want(system, lookup.entity, theirs)
                     want_ref(ours)
                 if lookup.company:
-                    want(side.system, lookup.entity, lookup.company)
+                    want(system, lookup.entity, lookup.company)
                 for column, value in lookup.where.items():
-                    want(side.system, lookup.entity, column, _compare_of(value))
+                    want(system, lookup.entity, column, _compare_of(value))
             for mapped in self.fields:
-                if side_name == "source" and mapped.source:
-                    want_ref(mapped.source, "text" if mapped.map else mapped.compare)
+                if side_name == "source":
+                    kind: Compare = "text" if mapped.map else _stored(mapped.compare)
+                    for ref in mapped.sources():
+                        want_ref(ref, kind)
+                    for choice in mapped.choose:
+                        for column, test in choice.when.items():
+                            want_ref(column, _compare_of(_first_value(test)))
                 if side_name == "target":
-                    want_ref(mapped.target, mapped.compare)
+                    want_ref(mapped.target, _stored(mapped.compare))
             if side_name == "source":
                 for check in self.checks:
                     want_ref(check.source, "number")
             else:
                 for column, value in self.actions.orphan_when.items():
                     want_ref(column, _compare_of(value))
+                for column, value in side.frozen_when.items():
+                    want_ref(column, _compare_of(value))
                 if self.actions.orphan == "deactivate":
                     want_ref(STATE, "number")
-        source_aliases = {lk.name: lk.entity for lk in self.source.lookups}
+                if side.system == "fno":
+                    for column in self.record_key():
+                        want(side.system, side.entity, column, self.key_kind(column))
+        source_aliases = {
+            lk.name: (self.source.lookup_system(lk), lk.entity) for lk in self.source.lookups
+        }
         for link in self.links:
             want(self.target.system, link.entity, link.id)
             if link.company:
@@ -349,7 +598,7 @@ class Rule(_Model):
                 want(self.target.system, link.entity, theirs)
                 if "." in ours:
                     alias, column = ours.split(".", 1)
-                    want(self.source.system, source_aliases[alias], column)
+                    want(*source_aliases[alias], column)
                 else:
                     want(self.source.system, self.source.entity, ours)
             for column, value in link.where.items():
@@ -363,16 +612,16 @@ class Rule(_Model):
         found: dict[tuple[str, str], str] = {}
         for side_name in ("source", "target"):
             side = self.side(side_name)
-            aliases = {lk.name: lk.entity for lk in side.lookups}
+            aliases = {lk.name: (side.lookup_system(lk), lk.entity) for lk in side.lookups}
             if side.company:
                 if "." in side.company:
                     alias, column = side.company.split(".", 1)
-                    found[(side.system, aliases[alias])] = column
+                    found[aliases[alias]] = column
                 else:
                     found[(side.system, side.entity)] = side.company
             for lookup in side.lookups:
                 if lookup.company:
-                    found[(side.system, lookup.entity)] = lookup.company
+                    found[(side.lookup_system(lookup), lookup.entity)] = lookup.company
         for link in self.links:
             if link.company:
                 found[(self.target.system, link.entity)] = link.company
@@ -383,21 +632,22 @@ class Rule(_Model):
         result: dict[tuple[str, str], set[str]] = {}
         for side_name in ("source", "target"):
             side = self.side(side_name)
+            own = result.setdefault((side.system, side.entity), set())
             for key in self.keys:
-                ref = getattr(key, side_name)
-                if "." not in ref:
-                    result.setdefault((side.system, side.entity), set()).add(ref)
+                ref = key.target if side_name == "target" else key.source
+                if ref and "." not in ref and key.compare == "text":
+                    own.add(ref)
             for lookup in side.lookups:
-                result.setdefault((side.system, lookup.entity), set()).update(lookup.on)
-                result[(side.system, side.entity)] = result.get(
-                    (side.system, side.entity), set()
-                ) | {ours for ours in lookup.on.values() if "." not in ours}
+                theirs = (side.lookup_system(lookup), lookup.entity)
+                result.setdefault(theirs, set()).update(lookup.on)
+                own = result.setdefault((side.system, side.entity), set())
+                own |= {ours for ours in lookup.on.values() if "." not in ours}
         for link in self.links:
             result.setdefault((self.target.system, link.entity), set()).update(link.on)
             result[(self.source.system, self.source.entity)] = result.get(
                 (self.source.system, self.source.entity), set()
             ) | {ours for ours in link.on.values() if "." not in ours}
-        return result
+        return {slot: columns for slot, columns in result.items() if columns}
 
 
 class RuleSet:
@@ -446,6 +696,8 @@ class RuleSet:
         for rule in self.rules:
             for side in (rule.source, rule.target):
                 seen.setdefault((side.system, side.entity, side.filter), None)
+            for exclusion in rule.source.excluded:
+                seen.setdefault((rule.source.system, rule.source.entity, exclusion.filter), None)
             for system, entity in rule.columns_needed():
                 if (system, entity) not in (
                     (rule.source.system, rule.source.entity),
@@ -467,7 +719,8 @@ class RuleSet:
                 for lookup in side.lookups:
                     pairs = list(lookup.on.items())
                     if (
-                        lookup.entity == entity
+                        side.lookup_system(lookup) == "dataverse"
+                        and lookup.entity == entity
                         and len(pairs) == 1
                         and pairs[0][1].endswith("_value")
                     ):
@@ -520,6 +773,7 @@ def load_rules(folder: Path, only: Iterable[str] = ()) -> RuleSet:
         origin[rule.name] = path
         rules.append(rule)
     _check_dependencies(rules, origin)
+    _check_documents(rules, origin)
     _check_column_types(rules, origin)
     ordered = _dependency_order(rules)
     wanted = set(only)
@@ -617,6 +871,47 @@ def _check_dependencies(rules: Sequence[Rule], origin: dict[str, Path]) -> None:
                 )
 
 
+def _check_documents(rules: Sequence[Rule], origin: dict[str, Path]) -> None:
+    """A line rule's header rule must name the header by all its keys, in the same system."""
+    by_name = {rule.name: rule for rule in rules}
+    navigations: dict[str, tuple[str, str]] = {}
+    for rule in rules:
+        document = rule.document
+        if document is None:
+            continue
+        where = f"{origin[rule.name]}: rule {rule.name!r}, field document"
+        header = by_name[document.header]
+        known = navigations.setdefault(header.name, (document.navigation, rule.name))
+        if known[0] != document.navigation:
+            raise RuleError(
+                f"{where}.navigation: {document.navigation!r}, but rule {known[1]!r} posts "
+                f"{header.name!r}'s lines to {known[0]!r}; lines of one header share one "
+                "navigation"
+            )
+        if header.document is not None:
+            raise RuleError(f"{where}.header: {header.name!r} is itself a line rule")
+        if (header.target.system, bool(header.target.company)) != ("fno", True):
+            raise RuleError(f"{where}.header: {header.name!r} must write F&O records per company")
+        header_keys = [key.target for key in header.keys]
+        unknown = sorted(set(document.keys.values()) - set(header_keys))
+        if unknown:
+            raise RuleError(
+                f"{where}.keys: {', '.join(unknown)} not key target(s) of rule {header.name!r} "
+                f"({', '.join(header_keys)})"
+            )
+        unnamed = [key for key in header_keys if key not in document.keys.values()]
+        if unnamed:
+            raise RuleError(
+                f"{where}.keys: the header's key {', '.join(unnamed)} is not mapped; every key "
+                "of the header rule must be, so each line names one header"
+            )
+        for ours, theirs in document.keys.items():
+            if rule.key_kind(ours) != header.key_kind(theirs):
+                raise RuleError(
+                    f"{where}.keys: {ours} and {header.name}'s {theirs} compare differently"
+                )
+
+
 def _check_column_types(rules: Sequence[Rule], origin: dict[str, Path]) -> None:
     seen: dict[tuple[str, str, str], tuple[Compare, str]] = {}
     companies: dict[tuple[str, str], tuple[str, str]] = {}
@@ -681,12 +976,21 @@ def _hash_rules(rules: Sequence[Rule]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _value_fits(value: Scalar, compare: Compare) -> bool:
+def _value_fits(value: Scalar, compare: FieldCompare) -> bool:
     if compare == "boolean":
         return isinstance(value, bool)
     if compare == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
     return isinstance(value, str)
+
+
+def _stored(compare: FieldCompare) -> Compare:
+    """How a field's columns are stored: dates as text (compared by their day)."""
+    return "text" if compare == "date" else compare
+
+
+def _first_value(test: Scalar | Test) -> Scalar:
+    return test.values()[0] if isinstance(test, Test) else test
 
 
 def _compare_of(value: Scalar) -> Compare:

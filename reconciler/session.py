@@ -107,6 +107,5 @@ def _fno_keys(rules: RuleSet) -> dict[str, list[str]]:
     keys: dict[str, list[str]] = {}
     for rule in rules:
         if rule.target.system == "fno":
-            company = [rule.target.company] if rule.target.company else []
-            keys[rule.target.entity] = company + [key.target for key in rule.keys]
+            keys[rule.target.entity] = rule.record_key()
     return keys

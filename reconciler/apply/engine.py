@@ -9,7 +9,8 @@ order puts what others depend on first). Within a stage, actions go in batches o
   exists, or an update whose row already holds the planned values, is done; a row that
   changed since the plan is a conflict, reported with before/planned/now and left alone;
 * the writes go in one ``$batch`` with continue-on-error (updates with ``If-Match``);
-  adjustments as FS inventory adjustment documents, one change set each;
+  adjustments as FS inventory adjustment documents, one change set each; a header create
+  with its line creates (``Action.document``) as one F&O document, one change set each;
 * every write is journaled ``sent`` before it leaves and gets its outcome after; a resumed
   apply skips what is done and re-reads what was in flight before sending it again.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from reconciler.apply.adjustments import AdjustmentBatch, adjustment_batches, post_adjustments
+from reconciler.apply.documents import DocumentBatch, DocumentItem, cut_documents, post_documents
 from reconciler.apply.pool import MAX_CONCURRENCY, in_parallel
 from reconciler.apply.records import RecordBatch, apply_records
 from reconciler.config import Profile, profile_identity
@@ -139,13 +141,24 @@ class _Run:
         self.previous = journal.previous() if journal else {}
         self.finished: dict[str, Outcome] = {}
         self.label = f"reconciler {plan.plan_id[7:19]} {plan.created_at}"
+        self.lines: dict[str, list[Action]] = {}
+        """Header create id -> the line creates written with it, in one change set."""
+        for action in plan.actions:
+            header = (action.document or {}).get("action")
+            if header and action.kind == "create":
+                self.lines.setdefault(header, []).append(action)
 
     def stage(self, actions: list[Action]) -> Iterator[list[Outcome]]:
-        """Outcomes of one stage, a batch at a time, journaled before they are yielded."""
+        """Outcomes of one stage, a batch at a time, journaled before they are yielded.
+        Lines already written with their header in this run are not repeated."""
         earlier = [self.previous[a.id] for a in actions if _is_done(self.previous.get(a.id))]
         if earlier:
             yield [_earlier(outcome) for outcome in earlier if isinstance(outcome, Outcome)]
-        todo = [a for a in actions if not _is_done(self.previous.get(a.id))]
+        todo = [
+            a
+            for a in actions
+            if not _is_done(self.previous.get(a.id)) and a.id not in self.finished
+        ]
         if not todo:
             return
         if todo[0].kind == "report":
@@ -172,15 +185,25 @@ class _Run:
                 partial(post_adjustments, sent=sent), adjustments, self.options.concurrency
             )
             return
-        skipped, ready = [], []
+        skipped, ready, documents = [], [], []
         for action in todo:
             links = self._resolve(action)
             if isinstance(links, str):
                 skipped.append(Outcome(action.id, "skipped", links))
+            elif action.kind == "create" and action.id in self.lines:
+                documents.append(DocumentItem(action, links, self._lines_of(action)))
             else:
-                ready.append((action, links))
+                ready.append((self._with_header(action), links))
         if skipped:
             yield skipped
+        if documents:
+            batches_of = [
+                DocumentBatch(self.rules, rule, connector, items, uncertain)
+                for items in cut_documents(documents, self.options.batch_size)
+            ]
+            yield from in_parallel(
+                partial(post_documents, sent=sent), batches_of, self.options.concurrency
+            )
         size = self.options.batch_size
         batches = [
             RecordBatch(rule, connector, ready[i : i + size], uncertain)
@@ -190,6 +213,22 @@ class _Run:
 
     def _resolve(self, action: Action) -> list[Link] | str:
         return _resolve_links(action, self.finished)
+
+    def _lines_of(self, header: Action) -> tuple[Action, ...]:
+        """The header's line creates still to do (an earlier run may have finished some)."""
+        return tuple(
+            line for line in self.lines[header.id] if not _is_done(self.previous.get(line.id))
+        )
+
+    def _with_header(self, action: Action) -> Action:
+        """A line whose header was created before its stage (an earlier run, or a header
+        the line could not be written with) names that header's record."""
+        document = action.document or {}
+        header = document.get("action")
+        if not header or "id" in document:
+            return action
+        record_id = self.finished.get(header, _MISSING).record_id
+        return replace(action, document=dict(document) | {"id": record_id})
 
 
 def _nothing(_ids: list[str]) -> None:

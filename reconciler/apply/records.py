@@ -126,7 +126,7 @@ def _decide_create(
         writes.append(_Planned(action, links, None))
         return
     rule = batch.rule
-    record_id = str(rows[0].get(rule.target.id or "", "")) or None
+    record_id = compare.record_id(rule, rows[0])
     if len(rows) > 1:
         detail = f"{len(rows)} records with this key exist since the plan; left alone"
         outcomes.append(Outcome(action.id, "conflict", detail))
@@ -203,7 +203,7 @@ def _write(batch: RecordBatch, writes: list[_Planned]) -> tuple[list[Outcome], l
     requests = [
         Write(
             entity=entity,
-            values=compare.values(p.action),
+            values=compare.values(p.action, batch.rule),
             links=p.links,
             record_id=None if p.action.kind == "create" else p.action.target_id,
             etag=p.etag,

@@ -50,7 +50,9 @@ class Created:
 class Document:
     """A header and its lines, written atomically (one change set): all or nothing.
 
-    Each line points at the new header through its ``parent`` navigation property.
+    ``parent`` is how a line names the new header: on Dataverse the line's navigation
+    property bound to it (``<parent>@odata.bind``), on F&O the header's collection of lines
+    the line is posted to (``$1/<parent>``).
     """
 
     entity: str

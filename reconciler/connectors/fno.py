@@ -7,8 +7,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from reconciler.connectors import batching
-from reconciler.connectors.base import Created, Link, Row, Write, Written
-from reconciler.odata.batch import BatchRequest, BatchResponse
+from reconciler.connectors.base import Created, Document, Link, Row, Write, Written
+from reconciler.errors import OutcomeUnknownError, ServiceError
+from reconciler.odata.batch import BatchRequest, BatchResponse, ChangeSet
 from reconciler.odata.client import ODataClient
 from reconciler.odata.literals import and_, eq, key_segment
 
@@ -131,6 +132,82 @@ class FnoConnector:
     ) -> None:
         _no_links(links)
         self.client.update(_path(entity, record_id), values, if_match=etag)
+
+    def create_document(self, document: Document) -> list[Created]:
+        """A header and its lines in one change set: the header, then each line."""
+        (result,) = self.create_documents([document])
+        if isinstance(result, ServiceError):
+            raise result
+        return result
+
+    def create_documents(self, documents: Sequence[Document]) -> list[list[Created] | ServiceError]:
+        """One change set per document in one ``$batch`` with continue-on-error. Each line is
+        posted to the header's lines navigation (``$<n>/<parent>``), so F&O fills in the
+        header's key (a journal's number is only known once F&O assigns it). F&O answers the
+        batch 200; a failed change set rolled back as a whole and is answered by its one
+        failing part."""
+        change_sets: list[ChangeSet] = []
+        next_id = 1
+        for document in documents:
+            for _entity, _values, links in document.lines:
+                _no_links(links)
+            _no_links(document.links)
+            change_sets.append(_document_change_set(document, next_id))
+            next_id += 1 + len(document.lines)
+        answers = self.client.batch(change_sets, continue_on_error=True) if change_sets else []
+        results: list[list[Created] | ServiceError] = []
+        position = 0
+        for document, change_set in zip(documents, change_sets, strict=True):
+            first = answers[position : position + 1]
+            failed = bool(first) and first[0].status >= 400
+            parts = first if failed else answers[position : position + len(change_set.requests)]
+            results.append(self._document_result(document, change_set.requests, parts))
+            position += len(parts)
+        return results
+
+    def _document_result(
+        self,
+        document: Document,
+        requests: Sequence[BatchRequest],
+        answers: Sequence[BatchResponse],
+    ) -> list[Created] | ServiceError:
+        if not answers:
+            return OutcomeUnknownError(
+                f"F&O $batch gave no answer for the change set of {document.entity}; "
+                "it may have been applied",
+                method="POST",
+            )
+        failed = next((a for a in answers if a.status >= 400), None)
+        if failed is not None:
+            request = next((r for r in requests if r.content_id == failed.content_id), requests[0])
+            return self.client.part_error(failed, request)
+        if len(answers) != len(requests):
+            return ServiceError(
+                f"F&O $batch answered {len(answers)} parts for the {len(requests)} requests "
+                f"of a {document.entity} change set"
+            )
+        entities = [document.entity] + [entity for entity, _values, _links in document.lines]
+        created = []
+        for entity, request, answer in zip(entities, requests, answers, strict=True):
+            result = self.client.created_from(answer)
+            created.append(self._key_of(entity, request.body or {}, result.body, result.etag))
+        return created
+
+
+def _document_change_set(document: Document, first_id: int) -> ChangeSet:
+    header = BatchRequest(
+        "POST", document.entity, body=dict(document.values), content_id=str(first_id)
+    )
+    lines = [
+        BatchRequest(
+            "POST",
+            f"${first_id}/{document.parent}",
+            body=dict(values),
+            content_id=str(first_id + offset),
+        )
+        for offset, (_entity, values, _links) in enumerate(document.lines, start=1)
+    ]
+    return ChangeSet([header, *lines])
 
 
 def _no_links(links: Sequence[Link]) -> None:

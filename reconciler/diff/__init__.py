@@ -8,7 +8,7 @@ matches them to creates planned by other rules.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import duckdb
 
@@ -22,10 +22,16 @@ __all__ = ["diff_rule"]
 
 
 def diff_rule(
-    con: duckdb.DuckDBPyConnection, rule: Rule, companies: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection,
+    rule: Rule,
+    companies: Mapping[str, str],
+    header: Rule | None = None,
+    lines: Sequence[Rule] = (),
 ) -> list[Action]:
-    """All actions and findings of one rule; ``companies`` maps legal entity -> FS company."""
-    sides = Sides.of(con, rule, companies)
+    """All actions and findings of one rule; ``companies`` maps legal entity -> FS company;
+    ``header`` is the header rule of a document line rule (``rule.document``), ``lines`` the
+    line rules of a header rule."""
+    sides = Sides.of(con, rule, companies, header, lines)
     actions = findings.unmapped_companies(con, sides, companies)
     actions += findings.key_findings(con, sides, "source")
     actions += findings.key_findings(con, sides, "target")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from reconciler.plan import Action, action_id
 from reconciler.rules import Rule
 
-__all__ = ["describe", "finding", "in_company", "json_number", "key_of", "system_name"]
+__all__ = [
+    "conditions_text",
+    "describe",
+    "finding",
+    "in_company",
+    "json_number",
+    "key_of",
+    "system_name",
+]
 
 
 def finding(
@@ -69,3 +77,8 @@ def system_name(system: str) -> str:
 
 def describe(names: Sequence[str], values: Sequence[Any]) -> str:
     return ", ".join(f"{name}={value!r}" for name, value in zip(names, values, strict=True))
+
+
+def conditions_text(conditions: Mapping[str, Any]) -> str:
+    """``IsPosted = 'Yes'``: a rule's conditions as messages show them."""
+    return " and ".join(f"{name} = {value!r}" for name, value in sorted(conditions.items()))

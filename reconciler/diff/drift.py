@@ -25,9 +25,15 @@ def drift_actions(
     con: duckdb.DuckDBPyConnection, sides: Sides, companies: Mapping[str, str]
 ) -> list[Action]:
     """Creates, updates, adjustments, deactivations and orphan/changed findings of one rule."""
-    cursor = con.execute(drift_sql(sides, claimed=_has_set_aside_rows(con, sides)))
+    cursor = con.execute(
+        drift_sql(
+            sides,
+            claimed=_has_set_aside_rows(con, sides),
+            taken=_has_duplicate_targets(con, sides),
+        )
+    )
     columns = [item[0] for item in cursor.description or ()]
-    shaper = Shaper(sides.rule, columns, companies)
+    shaper = Shaper(sides.rule, columns, companies, sides.header.rule if sides.header else None)
     actions: list[Action] = []
     for batch in _batches(cursor):
         actions.extend(shaper.shape(batch))
@@ -68,25 +74,112 @@ def _has_set_aside_rows(con: duckdb.DuckDBPyConnection, sides: Sides) -> bool:
     return bool(row and row[0])
 
 
+def _has_duplicate_targets(con: duckdb.DuckDBPyConnection, sides: Sides) -> bool:
+    row = con.execute(f"SELECT EXISTS (SELECT 1 {_duplicate_targets(sides)})").fetchone()
+    return bool(row and row[0])
+
+
+def _duplicate_targets(sides: Sides) -> str:
+    return f"FROM {sides.target} WHERE {sides.scope('target')} AND NOT _blank AND _dup"
+
+
 def _join_keys(sides: Sides) -> list[str]:
     return (["_company"] if sides.join_on_company else []) + sides.keys
+
+
+def _source_rows(sides: Sides, taken: bool) -> str:
+    """Clean source rows, flagged ``_taken`` when the target holds their key more than once
+    (a duplicate-key finding: not missing then, so nothing is created a second time), and
+    ``_incomplete`` when the row heads a document one of whose lines cannot be written."""
+    keys = _join_keys(sides)
+    flags, joins = ["false AS _taken"], ""
+    if taken:
+        on = " AND ".join(f"c.{k} = x.{k}" for k in keys)
+        flags[0] = "x.k0 IS NOT NULL AS _taken"
+        joins += f" LEFT JOIN (SELECT DISTINCT {', '.join(keys)} {_duplicate_targets(sides)}) AS x"
+        joins += f" ON {on}"
+    blocked = [query for line in sides.lines if (query := _blocked_lines(sides, line))]
+    if blocked:
+        on = " AND ".join(["b._company = c._company"] + [f"b.{k} = c.{k}" for k in sides.keys])
+        joins += f" LEFT JOIN ({' UNION '.join(blocked)}) AS b ON {on}"
+        flags.append("b.k0 IS NOT NULL AS _incomplete")
+    else:
+        flags.append("false AS _incomplete")
+    return f"SELECT c.*, {', '.join(flags)} FROM ({_clean_source(sides)}) AS c{joins}"
+
+
+def _blocked_lines(header: Sides, line: Sides) -> str | None:
+    """Header keys of the line rule's rows that cannot be written: a required lookup finds
+    nothing, or a required value is blank."""
+    document = line.rule.document
+    assert document is not None
+    failing = ["_blocked"] + [
+        f"NOT q{index}" for index, lookup in enumerate(line.rule.source.lookups) if lookup.required
+    ]
+    ours = {key.target: index for index, key in enumerate(line.rule.keys)}
+    theirs = {target: ours[name] for name, target in document.keys.items()}
+    columns = [f"k{theirs[key.target]} AS k{j}" for j, key in enumerate(header.rule.keys)]
+    return (
+        f"SELECT DISTINCT _company, {', '.join(columns)} FROM {line.source} "
+        f"WHERE {line.scope('source', required=False)} AND NOT _blank "
+        f"AND ({' OR '.join(failing)})"
+    )
 
 
 def _claimed_target(sides: Sides, claimed: bool) -> str:
     """Clean target rows, flagged ``_claimed`` when a source row has their key but was set
     aside (a duplicate or a cross-company conflict): not an orphan then. The extra join is
-    skipped when nothing was set aside, which is the common case."""
-    if not claimed:
-        return f"SELECT *, false AS _claimed FROM {sides.target} WHERE {sides.usable('target')}"
+    skipped when nothing was set aside, which is the common case. ``_excluded`` names the
+    exclusion (``source.excluded``) whose rows own the target row."""
     keys = _join_keys(sides)
-    on = " AND ".join(f"c.{k} = x.{k}" for k in keys)
-    return (
-        f"SELECT c.*, x.k0 IS NOT NULL AS _claimed FROM ({clean_target(sides)}) AS c "
-        f"LEFT JOIN (SELECT DISTINCT {', '.join(keys)} {_set_aside(sides)}) AS x ON {on}"
+    excluded = "NULL::INTEGER AS _excluded"
+    joins = ""
+    if sides.rule.source.excluded:
+        on = " AND ".join(
+            ["e._company IS NOT DISTINCT FROM c._company"] + [f"e.{k} = c.{k}" for k in sides.keys]
+        )
+        excluded = "e._excluded AS _excluded"
+        joins += f" LEFT JOIN {sides.excluded} AS e ON {on}"
+    if claimed:
+        on = " AND ".join(f"c.{k} = x.{k}" for k in keys)
+        joins += f" LEFT JOIN (SELECT DISTINCT {', '.join(keys)} {_set_aside(sides)}) AS x ON {on}"
+        flag = "x.k0 IS NOT NULL AS _claimed"
+    else:
+        flag = "false AS _claimed"
+    return f"SELECT c.*, {flag}, {excluded} FROM ({clean_target(sides)}) AS c{joins}"
+
+
+def _header_joins(sides: Sides) -> tuple[str, list[str]]:
+    """Document lines: the header's target row (``h``: exists, frozen, its id) and whether
+    FS has the header in scope (``hs``), joined on the keys ``document.keys`` maps."""
+    document, header = sides.rule.document, sides.header
+    if document is None or header is None:
+        return "", []
+    at = {key.target: index for index, key in enumerate(sides.rule.keys)}
+    theirs = {key.target: index for index, key in enumerate(header.rule.keys)}
+    pairs = [(at[ours], theirs[other]) for ours, other in sorted(document.keys.items())]
+
+    def on(alias: str) -> str:
+        parts = [f"{alias}._company = coalesce(s._company, t._company)"]
+        parts += [f"{alias}.k{j} = coalesce(s.k{i}, t.k{i})" for i, j in pairs]
+        return " AND ".join(parts)
+
+    header_keys = ", ".join(header.keys)
+    joins = (
+        f" LEFT JOIN (SELECT _company, {header_keys}, _id, _frozen FROM {header.target} "
+        f"WHERE {header.usable('target')}) AS h ON {on('h')}"
+        f" LEFT JOIN (SELECT _company, {header_keys}, _blocked FROM {header.source} "
+        f"WHERE {header.usable('source')}) AS hs ON {on('hs')}"
     )
+    selected = [
+        "h._id AS h_id",
+        "coalesce(h._frozen, false) AS h_frozen",
+        "h.k0 IS NOT NULL AS h_in_target",
+    ]
+    return joins, selected
 
 
-def drift_sql(sides: Sides, *, claimed: bool = True) -> str:
+def drift_sql(sides: Sides, *, claimed: bool = True, taken: bool = False) -> str:
     """Rows missing on the target, orphans, and matched rows whose fields differ."""
     rule = sides.rule
     on = " AND ".join(f"s.{k} = t.{k}" for k in _join_keys(sides))
@@ -97,6 +190,9 @@ def drift_sql(sides: Sides, *, claimed: bool = True) -> str:
         "t.k0 IS NOT NULL AS in_target",
         "t._id",
         "t._etag",
+        "coalesce(t._frozen, false) AS t_frozen",
+        "t._excluded AS t_excluded",
+        "coalesce(s._incomplete, false) AS s_incomplete",
     ]
     selected += [f"s.o{i} AS s_o{i}, t.o{i} AS t_o{i}" for i in range(len(rule.keys))]
     selected += [
@@ -112,16 +208,29 @@ def drift_sql(sides: Sides, *, claimed: bool = True) -> str:
     for index, link in enumerate(rule.links):
         selected.append(f"s.l{index} AS l{index}")
         selected += [f"s.m{index}_{p} AS m{index}_{p}" for p in range(len(link.on))]
-    changed = " OR ".join(compared) or "false"
+    header_joins, header_columns = _header_joins(sides)
+    selected += header_columns
+    changed = f"({' OR '.join(compared) or 'false'}) AND NOT s._blocked"
     orphans = (
-        "false" if rule.actions.orphan == "ignore" else "t._orphan_eligible AND NOT t._claimed"
+        "false"
+        if rule.actions.orphan == "ignore"
+        else "t._orphan_eligible AND NOT t._claimed AND t._excluded IS NULL"
     )
-    missing = "false" if rule.actions.missing == "ignore" else f"NOT ({_zero_adjust(rule)})"
+    missing = (
+        "false"
+        if rule.actions.missing == "ignore"
+        else f"NOT ({_zero_adjust(rule)}) AND NOT s._blocked AND NOT s._taken"
+    )
+    if header_joins:  # lines of a header FS does not have (or cannot write) are the header's
+        missing += " AND hs.k0 IS NOT NULL AND NOT hs._blocked"
+        orphans = f"({orphans}) AND hs.k0 IS NOT NULL"
+    reported = [i for i, exclusion in enumerate(rule.source.excluded) if exclusion.report]
+    excluded = f"t._excluded IN ({', '.join(map(str, reported))})" if reported else "false"
     return f"""
-        WITH s AS ({_clean_source(sides)}), t AS ({_claimed_target(sides, claimed)})
+        WITH s AS ({_source_rows(sides, taken)}), t AS ({_claimed_target(sides, claimed)})
         SELECT {", ".join(selected)}
-        FROM s FULL OUTER JOIN t ON {on}
-        WHERE (t.k0 IS NULL AND {missing}) OR (s.k0 IS NULL AND {orphans})
+        FROM s FULL OUTER JOIN t ON {on}{header_joins}
+        WHERE (t.k0 IS NULL AND {missing}) OR (s.k0 IS NULL AND ({orphans} OR {excluded}))
             OR (s.k0 IS NOT NULL AND t.k0 IS NOT NULL AND ({changed}))
     """
 
@@ -141,11 +250,16 @@ def _id_columns(rule: Rule) -> list[str]:
         "id_adjust": ("", "s", "adjust", None),
         "id_update": ("", "s", "update", None),
         "id_changed": ("", "s", "report", "changed"),
+        "id_frozen": ("t", "s", "report", "frozen"),
+        "id_incomplete": ("t", "s", "report", "incomplete_document"),
+        "id_excluded": ("s", "t", "report", "excluded"),
     }
     columns = []
     for name, (absent, side, kind, finding) in kinds.items():
         made = id_sql(id_prefix(rule.name, kind, finding), side, len(rule.keys))
         when = f"{absent}.k0 IS NULL" if absent else "s.k0 IS NOT NULL AND t.k0 IS NOT NULL"
+        if name == "id_frozen":  # a missing line of a frozen document, or a changed row
+            when = "s.k0 IS NOT NULL"
         columns.append(f"CASE WHEN {when} THEN {made} END AS {name}")
     return columns
 
@@ -167,6 +281,8 @@ def id_sql(prefix: str, side: str, keys: int) -> str:
 def _out(mapped: FieldMap, column: str) -> str:
     """Numbers leave SQL as doubles: exact decimals were needed for rounding and comparing,
     not for the plan file (and Python Decimals are slow to make by the hundred thousand)."""
+    if mapped.compare == "date":
+        return f"strftime({column}, '%Y-%m-%d')"
     return f"CAST({column} AS DOUBLE)" if mapped.compare == "number" else column
 
 
@@ -181,6 +297,8 @@ def _zero_adjust(rule: Rule) -> str:
 def differs(mapped: FieldMap, index: int) -> str:
     """SQL: field ``index`` of ``s`` and ``t`` differ beyond the rule's tolerance."""
     s, t = f"s.f{index}", f"t.f{index}"
+    if mapped.compare == "date":
+        return f"{s} IS DISTINCT FROM {t}"
     if mapped.compare == "number":
         return f"coalesce(abs({s} - {t}) > {mapped.tolerance!r} + 1e-9, {s} IS DISTINCT FROM {t})"
     if mapped.compare == "boolean":

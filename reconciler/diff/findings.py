@@ -59,7 +59,7 @@ def key_findings(con: duckdb.DuckDBPyConnection, sides: Sides, side: str) -> lis
     rule = sides.rule
     table = sides.source if side == "source" else sides.target
     entity = rule.side(side).entity
-    names = [getattr(key, side) for key in rule.keys]
+    names = [key.named(side) for key in rule.keys]
     findings = [
         finding(
             rule,
@@ -135,7 +135,17 @@ def row_findings(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Action]:
                     f"u{index}",
                     f"v{index}",
                     "unmapped_value",
-                    f"{mapped.source} has a value the rule's map does not know",
+                    f"{mapped.described} has a value the rule's map does not know",
+                )
+            )
+        if mapped.required:
+            flags.append(
+                (
+                    f"b{index}",
+                    f"v{index}",
+                    "missing_required",
+                    f"{mapped.described} is blank, but {system_name(rule.target.system)} "
+                    f"requires {mapped.target}: not written until it is filled in",
                 )
             )
         if mapped.decimals is not None:
@@ -144,7 +154,7 @@ def row_findings(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Action]:
                     f"p{index}",
                     f"v{index}",
                     "precision_loss",
-                    f"{mapped.source} has more decimals than {mapped.target} keeps "
+                    f"{mapped.described} has more decimals than {mapped.target} keeps "
                     f"({mapped.decimals}); rounding exceeds the tolerance",
                 )
             )
@@ -163,7 +173,8 @@ def row_findings(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Action]:
                     company or "",
                     values,
                     {"company": company, **dict(zip(names, values, strict=True))},
-                    f"{describe(names, values)}{in_company(company)}: {message} (value {value}).",
+                    f"{describe(names, values)}{in_company(company)}: {message}"
+                    + ("." if value is None else f" (value {value})."),
                 )
             )
     return findings

@@ -8,10 +8,16 @@ id prefixes, link templates) is worked out once per rule, and rows are read by p
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler.diff.actions import describe, in_company, json_number
+from reconciler.diff.actions import (
+    conditions_text,
+    describe,
+    in_company,
+    json_number,
+    system_name,
+)
 from reconciler.plan import Action, Kind
 from reconciler.rules import FieldMap, Link, Rule
 
@@ -19,7 +25,16 @@ __all__ = ["Shaper"]
 
 Row = Sequence[Any]
 Changes = dict[str, dict[str, Any]]
-IDS = ("id_missing", "id_orphan", "id_adjust", "id_update", "id_changed")
+IDS = (
+    "id_missing",
+    "id_orphan",
+    "id_adjust",
+    "id_update",
+    "id_changed",
+    "id_frozen",
+    "id_excluded",
+    "id_incomplete",
+)
 DEACTIVATE: Changes = {"statecode": {"from": 0, "to": 1}, "statuscode": {"from": None, "to": 2}}
 
 
@@ -65,11 +80,19 @@ class _LinkColumns:
 
 
 class Shaper:
-    """Turns the rows of one rule's drift query into actions."""
+    """Turns the rows of one rule's drift query into actions (``header``: the header rule of
+    a document line rule)."""
 
-    def __init__(self, rule: Rule, columns: Sequence[str], companies: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        rule: Rule,
+        columns: Sequence[str],
+        companies: Mapping[str, str],
+        header: Rule | None = None,
+    ) -> None:
         at = {name: index for index, name in enumerate(columns)}
         self._rule = rule
+        self._header = header
         self._companies = companies
         self._company, self._in_source, self._in_target = (
             at["company"],
@@ -77,6 +100,12 @@ class Shaper:
             at["in_target"],
         )
         self._id, self._etag = at["_id"], at["_etag"]
+        self._frozen, self._excluded = at["t_frozen"], at["t_excluded"]
+        self._incomplete = at["s_incomplete"]
+        self._header_columns = (
+            (at["h_id"], at["h_frozen"], at["h_in_target"]) if "h_id" in at else None
+        )
+        self._numbers = [key.compare == "number" for key in rule.keys]
         self._ids = {name: at[name] for name in IDS}
         self._key_names = [key.target for key in rule.keys]
         self._source_keys = [at[f"s_o{i}"] for i in range(len(rule.keys))]
@@ -116,6 +145,37 @@ class Shaper:
         if kind == "ignore":
             return
         values = [row[p] for p in self._source_keys]
+        if self._header_frozen(row):
+            assert self._header is not None
+            message = (
+                f"{describe(self._key_names, values)}{in_company(company)} is missing in SCM "
+                f"{rule.target.entity}, but its {self._header.target.entity} is frozen "
+                f"({conditions_text(self._header.target.frozen_when)}): reported, never written."
+            )
+            planned: Changes = {
+                field.mapped.target: {"from": None, "to": field.value(row, field.source)}
+                for field in self._fields
+            }
+            actions.append(
+                self._finding(row, "id_frozen", company, values, message, planned, "frozen")
+            )
+            return
+        if row[self._incomplete] and kind == "create":
+            message = (
+                f"{describe(self._key_names, values)}{in_company(company)} is not created in "
+                f"SCM {rule.target.entity}: some of its lines cannot be written yet (see the "
+                "line rules' findings), and a document is written whole or not at all."
+            )
+            planned = {
+                field.mapped.target: {"from": None, "to": field.value(row, field.source)}
+                for field in self._fields
+            }
+            actions.append(
+                self._finding(
+                    row, "id_incomplete", company, values, message, planned, "incomplete_document"
+                )
+            )
+            return
         if kind == "report":
             message = f"{describe(self._key_names, values)} is missing in {rule.target.entity}"
             actions.append(self._finding(row, "id_missing", company, values, message))
@@ -125,25 +185,43 @@ class Shaper:
             changes: Changes = {field.mapped.target: self._adjustment(row, field, None)}
         else:
             changes = {
-                name: {"from": None, "to": value}
+                name: {"from": None, "to": self._typed(name, value)}
                 for name, value in zip(self._key_names, values, strict=True)
                 if "." not in name
             }
             for field in self._fields:
                 changes[field.mapped.target] = {"from": None, "to": field.value(row, field.source)}
         links = self._link_entries(row, company, self._links)
-        actions.append(self._action(kind, row, "id_missing", values, changes, links))
+        action = self._action(kind, row, "id_missing", values, changes, links)
+        if self._header_columns is not None:
+            action = replace(action, document=self._document(row, company, values))
+        actions.append(action)
 
     def _orphan(self, row: Row, company: str, actions: list[Action]) -> None:
         rule = self._rule
         values = [row[p] for p in self._target_keys]
+        excluded = row[self._excluded]
+        if excluded is not None:
+            exclusion = rule.source.excluded[int(excluded)]
+            message = (
+                f"SCM {rule.target.entity} row {describe(self._key_names, values)}"
+                f"{in_company(company)} belongs to an FS {rule.source.entity} row the rule "
+                f"leaves out ({exclusion.name}){_colon(exclusion.message)}; reported, never "
+                "written."
+            )
+            actions.append(
+                self._finding(row, "id_excluded", company, values, message, None, exclusion.name)
+            )
+            return
         if rule.actions.orphan == "deactivate":
             changes = {name: dict(change) for name, change in DEACTIVATE.items()}
             actions.append(self._action("deactivate", row, "id_orphan", values, changes, {}))
         elif rule.actions.orphan == "report":
+            gone = " (the line is gone from its FS document)" if rule.document else ""
             message = (
-                f"FS {rule.target.entity} row {describe(self._key_names, values)}"
-                f"{in_company(company)} has no {rule.source.entity} counterpart in SCM; "
+                f"{system_name(rule.target.system)} {rule.target.entity} row "
+                f"{describe(self._key_names, values)}{in_company(company)} has no "
+                f"{rule.source.entity} counterpart in {system_name(rule.source.system)}{gone}; "
                 "reported, never deleted."
             )
             actions.append(self._finding(row, "id_orphan", company, values, message))
@@ -152,6 +230,25 @@ class Shaper:
         rule = self._rule
         values = [row[p] for p in self._source_keys]
         differing = [field for field in self._fields if row[field.differs]]
+        if row[self._frozen] or self._header_frozen(row):
+            frozen_changes = self._from_to(row, differing)
+            if row[self._frozen]:
+                when = conditions_text(rule.target.frozen_when)
+                frozen = f"SCM {rule.target.entity} is frozen ({when})"
+            else:
+                assert self._header is not None
+                frozen = (
+                    f"its {self._header.target.entity} is frozen "
+                    f"({conditions_text(self._header.target.frozen_when)})"
+                )
+            message = (
+                f"{describe(self._key_names, values)}{in_company(company)}: {frozen}; FS differs "
+                f"in {', '.join(frozen_changes)}: reported, never written."
+            )
+            actions.append(
+                self._finding(row, "id_frozen", company, values, message, frozen_changes, "frozen")
+            )
+            return
         adjusted = [field for field in differing if field.mapped.adjust]
         if adjusted and rule.actions.changed == "adjust":
             field = adjusted[0]
@@ -181,6 +278,34 @@ class Shaper:
             )
 
     # ---------------------------------------------------------------- parts
+
+    def _header_frozen(self, row: Row) -> bool:
+        return self._header_columns is not None and bool(row[self._header_columns[1]])
+
+    def _document(self, row: Row, company: str, values: Sequence[Any]) -> dict[str, Any]:
+        """Which header a line create belongs to: the header record (``id``) when SCM has
+        it, else the header's key values, which the planner matches to the header's create."""
+        assert self._header is not None and self._header_columns is not None
+        document = self._rule.document
+        assert document is not None
+        header_id, _frozen, in_target = self._header_columns
+        found: dict[str, Any] = {"rule": self._header.name}
+        if row[in_target]:
+            found["id"] = row[header_id]
+            return found
+        by_name = dict(zip(self._key_names, values, strict=True))
+        found["match"] = {
+            theirs: self._typed(ours, by_name[ours]) for ours, theirs in document.keys.items()
+        }
+        found["company"] = company
+        return found
+
+    def _typed(self, name: str, value: Any) -> Any:
+        """Number keys leave SQL as canonical text (``-1``); writes need the number."""
+        if value is None or self._rule.key_kind(name) != "number":
+            return value
+        number = float(value)
+        return int(number) if number.is_integer() else number
 
     def _adjusted(self) -> _Field:
         return next(field for field in self._fields if field.mapped.adjust)
@@ -265,8 +390,15 @@ class Shaper:
 
     def _key(self, company: str, values: Sequence[Any]) -> dict[str, Any]:
         key: dict[str, Any] = {"company": company} if self._rule.source.company else {}
-        key.update(zip(self._key_names, values, strict=True))
+        key.update(
+            (name, self._typed(name, value))
+            for name, value in zip(self._key_names, values, strict=True)
+        )
         return key
+
+
+def _colon(text: str) -> str:
+    return f": {text}" if text else ""
 
 
 def _link_columns(rule: Rule, index: int, link: Link, at: Mapping[str, int]) -> _LinkColumns:

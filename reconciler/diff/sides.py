@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -24,9 +24,20 @@ class Sides:
     join_on_company: bool
     mapped: tuple[str, ...]
     all_mapped: bool = False
+    header: Sides | None = None
+    """For a document line rule: the header rule's sides (see ``DocumentOf``)."""
+    lines: tuple[Sides, ...] = ()
+    """For a header rule: the sides of its line rules."""
 
     @classmethod
-    def of(cls, con: duckdb.DuckDBPyConnection, rule: Rule, companies: Mapping[str, str]) -> Sides:
+    def of(
+        cls,
+        con: duckdb.DuckDBPyConnection,
+        rule: Rule,
+        companies: Mapping[str, str],
+        header: Rule | None = None,
+        lines: Sequence[Rule] = (),
+    ) -> Sides:
         mapped = tuple(sorted(c for c, value in companies.items() if value))
         sides = cls(
             rule=rule,
@@ -43,6 +54,8 @@ class Sides:
             join_on_company=sides.join_on_company,
             mapped=mapped,
             all_mapped=present <= set(mapped),
+            header=None if header is None else cls.of(con, header, companies),
+            lines=tuple(cls.of(con, line, companies) for line in lines),
         )
 
     @property
@@ -54,11 +67,16 @@ class Sides:
         return ident(prepared_table(self.rule.name, "target"))
 
     @property
+    def excluded(self) -> str:
+        return ident(prepared_table(self.rule.name, "excluded"))
+
+    @property
     def keys(self) -> list[str]:
         return [f"k{i}" for i in range(len(self.rule.keys))]
 
-    def scope(self, side: str, *, links: bool = True) -> str:
-        """Rows in scope: of a mapped company, and (source) not excluded by a link."""
+    def scope(self, side: str, *, links: bool = True, required: bool = True) -> str:
+        """Rows in scope: of a mapped company, and (source) not excluded by a link or an
+        inner lookup, and (with ``required``) found by every required lookup."""
         company_rule = self.rule.source.company if side == "source" else self.rule.target.company
         if not company_rule or self.all_mapped:
             condition = "true"
@@ -70,7 +88,7 @@ class Sides:
             for index in range(len(self.rule.links)):
                 condition += f" AND NOT coalesce(x{index}, false)"
             for index, lookup in enumerate(self.rule.source.lookups):
-                if lookup.required:
+                if (lookup.required and required) or lookup.inner:
                     condition += f" AND q{index}"
         return condition
 

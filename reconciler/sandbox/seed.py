@@ -7,9 +7,9 @@ kind appears at least once: warehouses (seed_warehouses.py), units and products
 (seed_catalog.py), on-hand (seed_onhand.py), projects and work orders (seed_projects.py);
 then the FS -> SCM flows: customers and currencies (seed_customers.py), work orders with
 their sales orders (seed_work_orders.py), agreement invoices with their free text invoices
-(seed_invoices.py) and, with ``inventory_journals=True``, FS adjustments and transfers with
+(seed_invoices.py) and (unless ``inventory_journals=False``) FS adjustments and transfers with
 their SCM journals (seed_journals.py). Those FS rows share msdyn_inventoryadjustmentproducts
-with the adjustments the on-hand flow posts, which is why they are opt-in.
+with the adjustments the on-hand flow posts (told apart by the documents they belong to).
 
 ``bulk`` (``onhand_rows``, ``products``): the same organisation and units, then a large
 agreeing catalog and on-hand table with about 1% drift, for benchmarks (seed_bulk.py).
@@ -49,7 +49,7 @@ def populate_seed(
     warehouses_per_company: int | None = None,
     onhand_rows: int | None = None,
     products: int | None = None,
-    inventory_journals: bool = False,
+    inventory_journals: bool | None = None,
 ) -> None:
     """Fill an empty Sandbox with the named seed world."""
     if name not in SEEDS:
@@ -70,7 +70,7 @@ def populate_seed(
         if onhand_rows is not None or products is not None:
             raise ValueError("onhand_rows and products apply to the 'bulk' seed")
         bulk = DEFAULT_BULK if warehouses_per_company is None else warehouses_per_company
-        _demo(context, bulk, inventory_journals)
+        _demo(context, bulk, inventory_journals is not False)
     sandbox.seed_manifest = context.manifest
 
 

@@ -89,14 +89,14 @@ class Sandbox:
         config: SandboxConfig | None = None,
         onhand_rows: int | None = None,
         products: int | None = None,
-        inventory_journals: bool = False,
+        inventory_journals: bool | None = None,
     ) -> Sandbox:
         """A world generated deterministically from ``seed`` with every drift kind planted.
 
-        ``"demo"`` takes ``warehouses_per_company`` and ``inventory_journals`` (also plant FS
-        adjustments/transfers and their SCM journals; off by default because those FS rows
-        share the tables the on-hand flow posts to); ``"bulk"`` (benchmarks) takes
-        ``onhand_rows`` and ``products``. See seed.py for what each contains."""
+        ``"demo"`` takes ``warehouses_per_company`` and ``inventory_journals`` (FS
+        adjustments/transfers and their SCM journals; on by default, ``False`` leaves them
+        out); ``"bulk"`` (benchmarks) takes ``onhand_rows`` and ``products``. See seed.py for
+        what each contains."""
         sandbox = cls(config)
         populate_seed(
             sandbox,

@@ -92,7 +92,7 @@ def test_bad_secret_exits_1_naming_tenant_client_and_resource(
 
 def test_rules_check_names_file_and_field(tmp_path: Path) -> None:
     code, out = run("rules", "check", "--rules", str(default_rules_dir()))
-    assert code == 0 and "5 rule(s) valid" in out
+    assert code == 0 and "14 rule(s) valid" in out
     broken = tmp_path / "warehouses.toml"
     broken.write_text(
         (default_rules_dir() / "warehouses.toml")

@@ -193,9 +193,19 @@ def test_apply_converges_and_adjusts_just_created_records_in_one_run(
             product = products[entry["product_number"]]
             warehouse = warehouses[(world.companies[entry["company"]], entry["warehouse_id"])]
             assert levels[(product, warehouse)] == pytest.approx(entry["scm_onhand"])
-    adjustments = world.dataverse.rows("msdyn_inventoryadjustments")
-    lines = world.dataverse.rows("msdyn_inventoryadjustmentproducts")
-    assert len(lines) == sum(1 for a in first.actions if a.kind == "adjust")
+    adjusts = {a.id for a in first.actions if a.kind == "adjust"}
+    lines = [
+        r
+        for r in world.dataverse.rows("msdyn_inventoryadjustmentproducts")
+        if r["msdyn_name"] in adjusts
+    ]
+    assert sorted(r["msdyn_name"] for r in lines) == sorted(adjusts)  # each posted once
+    posted = {r["_msdyn_inventoryadjustment_value"] for r in lines}
+    adjustments = [
+        r
+        for r in world.dataverse.rows("msdyn_inventoryadjustments")
+        if r["msdyn_inventoryadjustmentid"] in posted
+    ]
     assert len(adjustments) == len({r["_msdyn_warehouse_value"] for r in adjustments})
 
 

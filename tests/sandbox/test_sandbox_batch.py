@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
-from reconciler.sandbox import Sandbox
+from reconciler.sandbox import Sandbox, SandboxConfig
 from tests.sandbox.batch_body import batch as _batch
 from tests.sandbox.batch_body import changeset as _changeset
 from tests.sandbox.batch_body import operation as _operation
@@ -15,6 +16,13 @@ from tests.sandbox.batch_body import parts as _parts
 
 ADJUSTMENTS = "msdyn_inventoryadjustments"
 LINES = "msdyn_inventoryadjustmentproducts"
+
+
+@pytest.fixture
+def sandbox(config: SandboxConfig) -> Sandbox:
+    """The demo seed without its FS adjustments and transfers: these tests count the rows
+    their own requests post to the adjustment tables."""
+    return Sandbox.from_seed(config=config, inventory_journals=False)
 
 
 def test_changeset_with_content_id_references(dataverse: httpx.Client, sandbox: Sandbox) -> None:

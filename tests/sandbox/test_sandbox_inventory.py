@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
-from reconciler.sandbox import Sandbox
+from reconciler.sandbox import Sandbox, SandboxConfig
 from tests.sandbox.batch_body import batch as _batch
 from tests.sandbox.batch_body import changeset as _changeset
 from tests.sandbox.batch_body import operation as _operation
@@ -16,6 +17,15 @@ from tests.sandbox.batch_body import parts as _parts
 
 ADJUSTMENTS = "msdyn_inventoryadjustments"
 LINES = "msdyn_inventoryadjustmentproducts"
+
+
+@pytest.fixture
+def sandbox(config: SandboxConfig) -> Sandbox:
+    """The demo seed without its FS adjustments and transfers: these tests count the rows
+    their own requests post to the adjustment tables."""
+    return Sandbox.from_seed(config=config, inventory_journals=False)
+
+
 INVENTORIES = "msdyn_productinventories"
 ROOT = "/dataverse/api/data/v9.2/"
 

@@ -112,6 +112,18 @@ FLOW_KINDS = {
             "posted_frozen",
         )
     ),
+    *(
+        f"inventory_journals.{kind}"
+        for kind in (
+            "adjustment_in_sync",
+            "adjustment_missing",
+            "adjustment_not_posted",
+            "transfer_in_sync",
+            "transfer_missing",
+            "transfer_not_posted",
+            "journal_posted",
+        )
+    ),
 }
 FS_TYPES = {"Inventory": 690970000, "NonInventory": 690970001, "Service": 690970002}
 

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from reconciler.connectors.base import Created, Link, Row, Write, Written
 
 
 class MemoryConnector:
-    """Rows per entity in lists; pages of ``page_size``; case-insensitive ``find``."""
+    """Rows per entity in lists; pages of ``page_size``; case-insensitive ``find``. OData
+    filters are not parsed: ``filters`` gives a predicate per filter text (others read all)."""
 
-    def __init__(self, system: str, tables: dict[str, list[Row]], page_size: int = 2) -> None:
+    def __init__(
+        self,
+        system: str,
+        tables: dict[str, list[Row]],
+        page_size: int = 2,
+        filters: Mapping[str, Callable[[Row], bool]] | None = None,
+    ) -> None:
         self.system = system
         self.url = f"memory://{system}"
         self.tables = tables
         self.page_size = page_size
+        self.filters = dict(filters or {})
         self._requests = 0
 
     @property
@@ -27,6 +35,8 @@ class MemoryConnector:
         self, entity: str, columns: Sequence[str], *, filter: str | None, order_by: Sequence[str]
     ) -> Iterator[list[Row]]:
         rows = self.tables.get(entity, [])
+        if filter in self.filters:
+            rows = [row for row in rows if self.filters[filter](row)]
         for start in range(0, max(len(rows), 1), self.page_size):
             self._requests += 1
             yield [

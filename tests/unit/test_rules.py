@@ -21,7 +21,22 @@ def write(folder: Path, name: str, text: str) -> Path:
 def test_shipped_rules_load_and_hash_is_stable() -> None:
     first = load_rules(default_rules_dir())
     second = load_rules(default_rules_dir())
-    assert first.names() == ["products", "warehouses", "onhand", "projects", "project_links"]
+    assert first.names() == [
+        "adjustment_journals",
+        "adjustment_journal_lines",
+        "agreement_invoices",
+        "agreement_invoice_lines",
+        "products",
+        "warehouses",
+        "onhand",
+        "projects",
+        "project_links",
+        "transfer_journals",
+        "transfer_journal_lines",
+        "work_orders",
+        "work_order_products",
+        "work_order_services",
+    ]
     assert first.hash == second.hash and first.hash.startswith("sha256:")
 
 

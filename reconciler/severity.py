@@ -6,9 +6,12 @@ follows what each finding means for the integration:
 - **error**: the integration cannot match or write the record at all, so data would be
   lost or doubled (blank or duplicate keys, one product number in several companies with
   conflicting values, an enum value the field map does not know, a lookup that no record or
-  planned create can satisfy, a work order pointing at a project that is not there).
+  planned create can satisfy, a work order pointing at a project that is not there, a
+  required value that is blank, a document that cannot be written whole or a line whose
+  header nothing creates).
 - **warning**: real drift or a data problem a person should look at, but nothing the tool
-  gets wrong (orphans, missing or changed records in report-only rules, an SCM legal entity
+  gets wrong (orphans, drift on an invoiced or posted SCM document (``frozen``), a canceled
+  work order whose sales order exists, missing or changed records in report-only rules, an SCM legal entity
   the profile does not map, a source row whose lookup matches nothing (``unknown_*``), and
   every rule ``[[checks]]`` finding such as ``negative_onhand``). Names not in the table
   are warnings too, so a new finding is shown, never silently downgraded.
@@ -46,7 +49,12 @@ DEFAULT_SEVERITIES: Mapping[str, Severity] = {
     "unmapped_value": "error",
     "unresolved_link": "error",
     "broken_reference": "error",
+    "missing_required": "error",
+    "incomplete_document": "error",
+    "no_header": "error",
     "orphan": "warning",
+    "frozen": "warning",
+    "canceled_synced": "warning",
     "missing": "warning",
     "changed": "warning",
     "unmapped_company": "warning",

@@ -195,7 +195,7 @@ def unknown_lookups(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Action
         others = [
             (i, key.target)
             for i, key in enumerate(rule.keys)
-            if not key.source.startswith(f"{lookup.name}.")
+            if not (key.source or "").startswith(f"{lookup.name}.")
         ]
         columns = ", ".join(shown + [f"o{i}" for i, _ in others])
         for company, row_label, *values in con.execute(

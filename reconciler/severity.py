@@ -11,9 +11,10 @@ follows what each finding means for the integration:
   header nothing creates).
 - **warning**: real drift or a data problem a person should look at, but nothing the tool
   gets wrong (orphans, drift on an invoiced or posted SCM document (``frozen``), a canceled
-  work order whose sales order exists, missing or changed records in report-only rules, an SCM legal entity
-  the profile does not map, a source row whose lookup matches nothing (``unknown_*``), and
-  every rule ``[[checks]]`` finding such as ``negative_onhand``). Names not in the table
+  work order whose sales order exists, missing or changed records in report-only rules, an
+  SCM legal entity the profile does not map, a source row whose lookup matches nothing
+  (``unknown_*``), and every rule ``[[checks]]`` finding such as ``negative_onhand``).
+  Names not in the table
   are warnings too, so a new finding is shown, never silently downgraded.
 - **info**: worth knowing, harmless (``precision_loss``: FS keeps fewer decimals).
 

@@ -240,12 +240,7 @@ def _requests(connectors: Mapping[str, Connector]) -> int:
 
 
 def _throttled(connectors: Mapping[str, Connector]) -> int:
-    total = 0
-    for connector in connectors.values():
-        client = getattr(connector, "client", None)
-        retry = getattr(client, "retry", None)
-        total += int(getattr(retry, "throttled", 0))
-    return total
+    return sum(connector.throttled_count for connector in connectors.values())
 
 
 def _is_done(previous: Outcome | str | None) -> bool:

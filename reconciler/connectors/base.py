@@ -141,6 +141,11 @@ class Connector(Protocol):
         """HTTP requests sent so far (for reports and benchmarks)."""
         ...
 
+    @property
+    def throttled_count(self) -> int:
+        """429 answers waited out so far (for reports)."""
+        ...
+
 
 @runtime_checkable
 class DocumentWriter(Protocol):

@@ -41,6 +41,10 @@ class DataverseConnector:
     def request_count(self) -> int:
         return self.client.request_count
 
+    @property
+    def throttled_count(self) -> int:
+        return self.client.retry.throttled
+
     def read_pages(
         self, entity: str, columns: Sequence[str], *, filter: str | None, order_by: Sequence[str]
     ) -> Iterator[list[Row]]:

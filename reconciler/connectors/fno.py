@@ -36,6 +36,10 @@ class FnoConnector:
     def request_count(self) -> int:
         return self.client.request_count
 
+    @property
+    def throttled_count(self) -> int:
+        return self.client.retry.throttled
+
     def read_pages(
         self, entity: str, columns: Sequence[str], *, filter: str | None, order_by: Sequence[str]
     ) -> Iterator[list[Row]]:

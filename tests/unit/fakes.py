@@ -31,6 +31,10 @@ class MemoryConnector:
     def request_count(self) -> int:
         return self._requests
 
+    @property
+    def throttled_count(self) -> int:
+        return 0
+
     def read_pages(
         self, entity: str, columns: Sequence[str], *, filter: str | None, order_by: Sequence[str]
     ) -> Iterator[list[Row]]:

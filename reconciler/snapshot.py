@@ -17,10 +17,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
-import polars as pl
 
 from reconciler.config import DuckConfig, Profile
 from reconciler.connectors.base import ChangeReader, Connector
@@ -54,7 +52,6 @@ __all__ = [
 ]
 
 PageCallback = Callable[[str, str, int], None]
-_POLARS_TYPES: dict[Compare, Any] = {"text": pl.Utf8, "number": pl.Float64, "boolean": pl.Utf8}
 _SQL_TYPES: dict[Compare, str] = {"text": "VARCHAR", "number": "DOUBLE", "boolean": "BOOLEAN"}
 
 

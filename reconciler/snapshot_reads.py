@@ -36,6 +36,7 @@ __all__ = [
     "ReadResult",
     "Staging",
     "company_partitions",
+    "gone_table",
     "read_paged",
     "read_tracked",
 ]

@@ -112,12 +112,13 @@ def _run_view(past: PastRun) -> Group:
 def _run_table(past: PastRun) -> Table:
     run = past.run
     table = Table(box=box.SIMPLE, collapse_padding=True)
-    table.add_column("rule", no_wrap=True)
+    table.add_column("rule", overflow="fold")  # long rule names wrap; counts never do
     kinds = _kinds_present(run.counts)
     for kind in kinds:
-        table.add_column(kind, justify="right")
+        table.add_column(kind, justify="right", min_width=len(kind), no_wrap=True)
     for state in STATES:
-        table.add_column(state, justify="right", style="bold" if state == "new" else "")
+        style = "bold" if state == "new" else ""
+        table.add_column(state, justify="right", style=style, min_width=len(state), no_wrap=True)
     rules = list(dict.fromkeys([*run.counts, *past.delta]))
     zeros = dict.fromkeys(STATES, 0)
     for rule in rules:

@@ -470,6 +470,7 @@ def test_a_document_with_a_line_that_cannot_be_written_is_held_back_whole(
     assert {(a.rule, a.finding) for a in actions} == {
         ("adjustment_journals", "incomplete_document"),
         ("adjustment_journal_lines", "no_header"),
+        ("adjustment_journal_lines", "unknown_released"),  # keyed by its journal too
     }
     assert len([a for a in actions if a.finding == "no_header"]) == len(others)
     unknown = [a for a in plan.actions if a.finding == "unknown_released"]

@@ -116,13 +116,23 @@ def attach_documents(actions: Sequence[Action]) -> list[Action]:
 
 def _headless(action: Action) -> Action:
     assert action.document is not None
-    company = str(action.key.get("company", ""))
     header = ", ".join(f"{k}={v!r}" for k, v in action.document["match"].items())
+    return _instead_a_finding(
+        action,
+        "no_header",
+        f"cannot create this line: its header ({header}) is not in SCM and this plan "
+        f"does not create it; see rule {action.document['rule']!r}'s findings.",
+    )
+
+
+def _instead_a_finding(action: Action, finding: str, message: str) -> Action:
+    """The ``report`` that takes the place of an action the plan cannot carry out."""
+    company = str(action.key.get("company", ""))
     return Action(
         id=action_id(
             action.rule,
             "report",
-            "no_header",
+            finding,
             company,
             [str(v) for k, v in action.key.items() if k != "company"],
         ),
@@ -132,9 +142,8 @@ def _headless(action: Action) -> Action:
         entity=action.entity,
         key=action.key,
         changes=action.changes,
-        finding="no_header",
-        message=f"cannot create this line: its header ({header}) is not in SCM and this plan "
-        f"does not create it; see rule {action.document['rule']!r}'s findings.",
+        finding=finding,
+        message=message,
     )
 
 
@@ -177,7 +186,6 @@ def _fold(value: Any) -> str:
 
 
 def _unresolved(action: Action, missing: list[tuple[str, dict[str, Any]]]) -> Action:
-    company = str(action.key.get("company", ""))
     described = "; ".join(
         f"{navigation}: {link['entity_set']} with "
         + ", ".join(f"{col}={value!r}" for col, value in link["pending"]["match"].items())
@@ -192,21 +200,9 @@ def _unresolved(action: Action, missing: list[tuple[str, dict[str, Any]]]) -> Ac
         )
         for navigation, link in missing
     )
-    return Action(
-        id=action_id(
-            action.rule,
-            "report",
-            "unresolved_link",
-            company,
-            [str(v) for k, v in action.key.items() if k != "company"],
-        ),
-        rule=action.rule,
-        kind="report",
-        system=action.system,
-        entity=action.entity,
-        key=action.key,
-        changes=action.changes,
-        finding="unresolved_link",
-        message=f"cannot {action.kind}: FS has no {described}. Create it in FS (or in SCM for "
+    return _instead_a_finding(
+        action,
+        "unresolved_link",
+        f"cannot {action.kind}: FS has no {described}. Create it in FS (or in SCM for "
         "the flow that syncs it) and re-plan.",
     )

@@ -8,7 +8,7 @@ request would have raised alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from reconciler.connectors.base import Created, Row, Written
@@ -20,6 +20,7 @@ __all__ = [
     "collection",
     "entity_or_none",
     "fetch_entities",
+    "find_collections",
     "send_reads",
     "send_writes",
     "written",
@@ -53,6 +54,25 @@ def send_writes(
     )
     answers: list[BatchResponse | None] = list(client.batch(items, continue_on_error=True))
     return answers[: len(operations)] + [None] * (len(operations) - len(answers))
+
+
+def find_collections(
+    client: ODataClient,
+    entity: str,
+    conditions: Sequence[str],
+    columns: Sequence[str],
+    rest: Callable[[int], list[Row]],
+) -> list[list[Row]]:
+    """One filtered GET per condition in one ``$batch``; the first page of each answer, or,
+    where there is more than a page, ``rest(index)`` (the connector's paged ``find``)."""
+    operations = [
+        client.get_operation(entity, select=columns, filter=condition) for condition in conditions
+    ]
+    answers = send_reads(client, operations)
+    return [
+        rest(index) if has_more(answer) else collection(client, answer, operation)
+        for index, (operation, answer) in enumerate(zip(operations, answers, strict=True))
+    ]
 
 
 def fetch_entities(

@@ -69,17 +69,14 @@ class DataverseConnector:
     def find_many(
         self, entity: str, matches: Sequence[Mapping[str, Any]], columns: Sequence[str]
     ) -> list[list[Row]]:
-        operations = [
-            self.client.get_operation(entity, select=columns, filter=_condition(match))
-            for match in matches
-        ]
-        answers = batching.send_reads(self.client, operations)
-        return [
-            self.find(entity, match, columns)
-            if batching.has_more(answer)
-            else batching.collection(self.client, answer, operation)
-            for match, operation, answer in zip(matches, operations, answers, strict=True)
-        ]
+        conditions = [_condition(match) for match in matches]
+        return batching.find_collections(
+            self.client,
+            entity,
+            conditions,
+            columns,
+            lambda index: self.find(entity, matches[index], columns),
+        )
 
     def fetch_many(
         self, entity: str, record_ids: Sequence[str], columns: Sequence[str]

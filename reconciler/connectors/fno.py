@@ -63,20 +63,18 @@ class FnoConnector:
     def find_many(
         self, entity: str, matches: Sequence[Mapping[str, Any]], columns: Sequence[str]
     ) -> list[list[Row]]:
-        operations = [
-            self.client.get_operation(entity, select=columns, filter=_condition(match))
-            for match in matches
-        ]
-        answers = batching.send_reads(self.client, operations)
+        conditions = [_condition(match) for match in matches]
+        found = batching.find_collections(
+            self.client,
+            entity,
+            conditions,
+            columns,
+            lambda index: self.find(entity, matches[index], columns),
+        )
+        # as in find: '*' is a wildcard inside eq, so keep exact matches only
         return [
-            self.find(entity, match, columns)
-            if batching.has_more(answer)
-            else [
-                row
-                for row in batching.collection(self.client, answer, operation)
-                if _matches(row, match)
-            ]
-            for match, operation, answer in zip(matches, operations, answers, strict=True)
+            [row for row in rows if _matches(row, match)]
+            for match, rows in zip(matches, found, strict=True)
         ]
 
     def fetch_many(

@@ -15,15 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.apply import ApplyOptions, ApplyResult, apply_plan
+from reconciler.apply import ApplyOptions
 from reconciler.config import SANDBOX_SECRET_ENV, Profile, load_profile
 from reconciler.plan import Plan
-from reconciler.planner import make_plan
 from reconciler.refresh import refreshed_plan
 from reconciler.rules import RuleSet, load_rules
 from reconciler.sandbox import RunningSandbox, Sandbox, start
-from reconciler.session import open_connectors, snapshot_now
 from tests.conftest import write_profile
+from tests.integration.flows import apply_now, plan_now
 
 LINES = "msdyn_inventoryadjustmentproducts"
 
@@ -37,17 +36,6 @@ def bulk(
         monkeypatch.setenv(SANDBOX_SECRET_ENV, str(server.profile_values()["client_secret"]))
         profile = load_profile(write_profile(server, tmp_path))
         yield world, server, profile, load_rules(profile.rules_dir)
-
-
-def plan_now(profile: Profile, rules: RuleSet) -> Plan:
-    return make_plan(snapshot_now(profile, rules).path, rules, profile)
-
-
-def apply_now(
-    plan: Plan, profile: Profile, rules: RuleSet, options: ApplyOptions | None = None
-) -> ApplyResult:
-    with open_connectors(profile, rules) as connectors:
-        return apply_plan(plan, rules, profile, connectors, options=options)
 
 
 def writes(plan: Plan) -> int:

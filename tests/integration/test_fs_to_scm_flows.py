@@ -13,16 +13,13 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply import apply_plan
 from reconciler.config import Profile
 from reconciler.connectors.base import Write, Written
 from reconciler.connectors.fno import FnoConnector
-from reconciler.outcomes import ApplyResult
 from reconciler.plan import Action, Plan
-from reconciler.planner import make_plan
 from reconciler.rules import RuleSet
 from reconciler.sandbox import Sandbox
-from reconciler.session import open_connectors, snapshot_now
+from tests.integration.flows import apply_now, manifest, plan_now
 
 WORK_ORDER_RULES = ("work_orders", "work_order_products", "work_order_services")
 INVOICE_RULES = ("agreement_invoices", "agreement_invoice_lines")
@@ -33,21 +30,6 @@ JOURNAL_RULES = (
     "transfer_journal_lines",
 )
 FS_TO_SCM = WORK_ORDER_RULES + INVOICE_RULES + JOURNAL_RULES
-
-
-def plan_now(profile: Profile, rules: RuleSet) -> Plan:
-    return make_plan(snapshot_now(profile, rules).path, rules, profile)
-
-
-def apply_now(plan: Plan, profile: Profile, rules: RuleSet) -> ApplyResult:
-    with open_connectors(profile, rules) as connectors:
-        return apply_plan(plan, rules, profile, connectors)
-
-
-def manifest(world: Sandbox, key: str) -> list[dict[str, Any]]:
-    entries = world.seed_manifest[key]
-    assert entries, f"the demo seed must plant {key}"
-    return entries
 
 
 def writes(plan: Plan) -> list[Action]:

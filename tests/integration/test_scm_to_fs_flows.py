@@ -9,29 +9,11 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply import apply_plan
 from reconciler.config import Profile
-from reconciler.outcomes import ApplyResult
 from reconciler.plan import Action, Plan
-from reconciler.planner import make_plan
 from reconciler.rules import RuleSet
 from reconciler.sandbox import Sandbox
-from reconciler.session import open_connectors, snapshot_now
-
-
-def plan_now(profile: Profile, rules: RuleSet) -> Plan:
-    return make_plan(snapshot_now(profile, rules).path, rules, profile)
-
-
-def apply_now(plan: Plan, profile: Profile, rules: RuleSet) -> ApplyResult:
-    with open_connectors(profile, rules) as connectors:
-        return apply_plan(plan, rules, profile, connectors)
-
-
-def manifest(world: Sandbox, key: str) -> list[dict[str, Any]]:
-    entries = world.seed_manifest[key]
-    assert entries, f"the demo seed must plant {key}"
-    return entries
+from tests.integration.flows import apply_now, manifest, plan_now
 
 
 def product_actions(plan: Plan) -> dict[tuple[str, str | None], Action]:

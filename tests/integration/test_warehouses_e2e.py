@@ -6,19 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.apply import apply_plan
 from reconciler.config import Profile, load_profile
 from reconciler.plan import Action, Plan, dumps
 from reconciler.planner import make_plan
 from reconciler.rules import RuleSet, load_rules
 from reconciler.sandbox import RunningSandbox, Sandbox, start
-from reconciler.session import open_connectors, snapshot_now
+from reconciler.session import snapshot_now
 from reconciler.snapshot import SnapshotInfo, TableInfo
 from tests.conftest import small_pages, write_profile
-
-
-def plan_now(profile: Profile, rules: RuleSet) -> Plan:
-    return make_plan(snapshot_now(profile, rules).path, rules, profile)
+from tests.integration.flows import apply_now, plan_now
 
 
 def warehouse_actions(plan: Plan) -> list[Action]:
@@ -27,11 +23,6 @@ def warehouse_actions(plan: Plan) -> list[Action]:
 
 def table(info: SnapshotInfo, entity: str) -> TableInfo:
     return next(t for t in info.tables if t.entity == entity and t.filter is None)
-
-
-def apply_now(plan: Plan, profile: Profile, rules: RuleSet):  # type: ignore[no-untyped-def]
-    with open_connectors(profile, rules) as connectors:
-        return apply_plan(plan, rules, profile, connectors)
 
 
 def fs_names(world: Sandbox, bu: str) -> dict[str, dict[str, object]]:

@@ -1,0 +1,35 @@
+"""What the integration tests do again and again: plan now, apply now, read the seed's
+manifest (what drift the sandbox planted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.apply import ApplyOptions, apply_plan
+from reconciler.config import Profile
+from reconciler.outcomes import ApplyResult
+from reconciler.plan import Plan
+from reconciler.planner import make_plan
+from reconciler.rules import RuleSet
+from reconciler.sandbox import Sandbox
+from reconciler.session import open_connectors, snapshot_now
+
+
+def plan_now(profile: Profile, rules: RuleSet) -> Plan:
+    """A fresh snapshot, planned."""
+    return make_plan(snapshot_now(profile, rules).path, rules, profile)
+
+
+def apply_now(
+    plan: Plan, profile: Profile, rules: RuleSet, options: ApplyOptions | None = None
+) -> ApplyResult:
+    """Apply ``plan`` through fresh connectors (no journal)."""
+    with open_connectors(profile, rules) as connectors:
+        return apply_plan(plan, rules, profile, connectors, options=options)
+
+
+def manifest(world: Sandbox, key: str) -> list[dict[str, Any]]:
+    """The seed's planted cases of one kind; a seed that plants none fails the test."""
+    entries = world.seed_manifest[key]
+    assert entries, f"the demo seed must plant {key}"
+    return entries

@@ -182,14 +182,14 @@ class _Reading:
         if result.note and self.on_note:
             self.on_note(result.note)
         derive_table(self.con, self.profile, self.rules, system, entity, filter, result.carried)
-        rows = self.con.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()
+        rows, fingerprint = _fingerprint(self.con, table, columns)
         return TableInfo(
             system=system,
             entity=entity,
             table=table,
             url=connector.url,
-            rows=int(rows[0]) if rows else 0,
-            fingerprint=_fingerprint(self.con, table, columns),
+            rows=rows,
+            fingerprint=fingerprint,
             requests=connector.request_count - before,
             filter=filter,
             mode=result.mode,
@@ -343,8 +343,11 @@ def _stable_order(rules: RuleSet, system: str, entity: str) -> list[str]:
     return ([company] if company else []) + keys
 
 
-def _fingerprint(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Compare]) -> str:
-    """Order-independent and exact: the sums of each row hash's high and low 32 bits are
+def _fingerprint(
+    con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Compare]
+) -> tuple[int, str]:
+    """The table's row count and content fingerprint, in one scan. Order-independent and
+    exact: the sums of each row hash's high and low 32 bits are
     integers (a sum of 64-bit hashes would be a double, whose rounding depends on the order
     rows arrived in, so the same rows could give another fingerprint)."""
     names = sorted(columns)
@@ -355,7 +358,7 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, 
         f"coalesce(sum({low}), 0)::VARCHAR FROM {_q(table)}"
     ).fetchone() or (0, "0")
     digest = hashlib.sha256(f"{table}|{','.join(names)}|{count}|{total}".encode()).hexdigest()
-    return f"sha256:{digest}"
+    return int(count), f"sha256:{digest}"
 
 
 def _finish(

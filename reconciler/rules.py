@@ -198,9 +198,10 @@ class Side(_Model):
     company_bind: CompanyBind | None = None
     lookups: tuple[Lookup, ...] = ()
     label: str | None = Field(default=None, pattern=_REF)
-    frozen_when: dict[str, Scalar] = Field(default_factory=dict)
-    """Target: rows (documents) that may no longer be written, e.g. ``{ IsPosted = "Yes" }``;
-    their differences are ``frozen`` findings."""
+    frozen_when: Condition = Field(default_factory=dict)
+    """Target: rows (documents) that may no longer be written, e.g. ``{ IsPosted = "Yes" }``
+    or ``{ SalesOrderStatus = { in = ["Invoiced", "Canceled"] } }``; their differences are
+    ``frozen`` findings."""
     excluded: tuple[Excluded, ...] = ()
     """Source: rows the filter leaves out that still own their target row (see Excluded)."""
     entity_key: tuple[str, ...] = ()
@@ -334,7 +335,7 @@ class Actions(_Model):
     missing: Literal["create", "adjust", "report", "ignore"] = "create"
     changed: Literal["update", "adjust", "report", "ignore"] = "update"
     orphan: Literal["report", "ignore", "deactivate"] = "report"
-    orphan_when: dict[str, Scalar] = Field(default_factory=dict)
+    orphan_when: Condition = Field(default_factory=dict)
     adjust_with: Literal["fs_inventory_adjustment"] | None = None
     mode: Literal["sync", "reference"] = "sync"
 
@@ -578,10 +579,8 @@ class Rule(_Model):
                 for check in self.checks:
                     want_ref(check.source, "number")
             else:
-                for column, value in self.actions.orphan_when.items():
-                    want_ref(column, _compare_of(value))
-                for column, value in side.frozen_when.items():
-                    want_ref(column, _compare_of(value))
+                for column, test in (self.actions.orphan_when | side.frozen_when).items():
+                    want_ref(column, _compare_of(_first_value(test)))
                 if self.actions.orphan == "deactivate":
                     want_ref(STATE, "number")
                 if side.system == "fno":

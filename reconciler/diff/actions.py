@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from reconciler.plan import Action, action_id
-from reconciler.rules import Rule
+from reconciler.rules import Condition, Rule, Scalar, Test
 
 __all__ = [
     "conditions_text",
@@ -79,6 +79,15 @@ def describe(names: Sequence[str], values: Sequence[Any]) -> str:
     return ", ".join(f"{name}={value!r}" for name, value in zip(names, values, strict=True))
 
 
-def conditions_text(conditions: Mapping[str, Any]) -> str:
-    """``IsPosted = 'Yes'``: a rule's conditions as messages show them."""
-    return " and ".join(f"{name} = {value!r}" for name, value in sorted(conditions.items()))
+def conditions_text(conditions: Condition) -> str:
+    """``IsPosted = 'Yes'``, ``Status in ('A', 'B')``: a rule's conditions as messages show
+    them."""
+    return " and ".join(_condition_text(name, test) for name, test in sorted(conditions.items()))
+
+
+def _condition_text(name: str, test: Scalar | Test) -> str:
+    if not isinstance(test, Test):
+        return f"{name} = {test!r}"
+    if test.ne is not None:
+        return f"{name} <> {test.ne!r}"
+    return f"{name} in ({', '.join(repr(value) for value in test.values())})"

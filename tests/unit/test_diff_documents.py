@@ -308,3 +308,42 @@ def test_lines_of_companies_never_mix(profile: Profile) -> None:
     (demf_line,) = [a for a in actions.values() if a.rule == "services"]
     assert demf_line.key["company"] == "demf"
     assert demf_line.document == {"rule": "orders", "action": demf_header.id}
+
+
+def test_frozen_and_orphan_conditions_take_tests(profile: Profile) -> None:
+    """``frozen_when`` / ``orphan_when`` take ``{ in = [...] }`` and ``{ ne = ... }`` like a
+    field's ``choose``: a Canceled order is as frozen as an Invoiced one, and an SCM order
+    already closed as canceled is no orphan worth reporting."""
+    rules = profile.rules_dir / "orders.toml"
+    text = rules.read_text().replace(
+        'frozen_when = { SalesOrderStatus = "Invoiced" }',
+        'frozen_when = { SalesOrderStatus = { in = ["Invoiced", "Canceled"] } }',
+    )
+    rules.write_text(text + 'orphan_when = { ExternalWorkOrderStatus = { ne = "ClosedCanceled" } }\n')
+    dataverse: dict[str, list[Row]] = {
+        "msdyn_workorders": [
+            work_order("WO-7", IN_PROGRESS),
+            work_order("WO-8", IN_PROGRESS),
+            work_order("WO-9", IN_PROGRESS),
+        ],
+        "msdyn_workorderservices": [],
+    }
+    fno: dict[str, list[Row]] = {
+        "CDSSalesOrderHeaders": [
+            header("WO-7", "OpenScheduled", status="Canceled"),
+            header("WO-8", "OpenScheduled", status="Invoiced"),
+            header("WO-9", "OpenScheduled", status="Backorder"),
+            header("SO-1", "OpenScheduled"),
+            header("SO-2", "ClosedCanceled"),
+        ],
+        "CDSSalesOrderLinesV2": [],
+    }
+    actions = by_key(plan_for(profile, dataverse, fno))
+    assert set(actions) == {
+        ("orders", "WO-7", None, "frozen"),
+        ("orders", "WO-8", None, "frozen"),
+        ("orders", "WO-9", None, "update"),
+        ("orders", "SO-1", None, "orphan"),
+    }
+    message = actions[("orders", "WO-7", None, "frozen")].message or ""
+    assert "SalesOrderStatus in ('Invoiced', 'Canceled')" in message

@@ -13,6 +13,7 @@ from reconciler.errors import SnapshotError
 from reconciler.plan import Action, Plan, action_id, order_actions
 from reconciler.rules import RuleSet
 from reconciler.snapshot import open_snapshot, read_info
+from reconciler.tables import PREPARED_LAYOUT
 
 __all__ = ["attach_documents", "link_dependencies", "make_plan"]
 
@@ -24,6 +25,12 @@ def make_plan(snapshot_path: Path, rules: RuleSet, profile: Profile) -> Plan:
         raise SnapshotError(
             f"snapshot {snapshot_path} was taken with other rules ({info.rules_hash[:19]}…) than "
             f"the ones loaded ({rules.hash[:19]}…); take a new snapshot with `reconcile snapshot`."
+        )
+    if info.layout != PREPARED_LAYOUT:
+        raise SnapshotError(
+            f"snapshot {snapshot_path} was prepared by an older reconciler (layout "
+            f"{info.layout}; this one reads {PREPARED_LAYOUT}); take a new snapshot with "
+            "`reconcile snapshot`."
         )
     actions: list[Action] = []
     with open_snapshot(snapshot_path, profile.engine.duckdb_config()) as con:

@@ -31,7 +31,7 @@ from reconciler.rules import (
 from reconciler.sql import ident, literal
 from reconciler.tables import ETAG, NUMBER_TYPE, nk, prepared_table, table_name
 
-__all__ = ["date_sql", "number_text", "prepare_rule"]
+__all__ = ["date_sql", "key_hash", "number_text", "prepare_rule"]
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,15 @@ def prepare_rule(
 
 
 def _with_key_flags(rule: Rule, side: str, select: str, mapped: Sequence[str]) -> str:
-    """Key-quality flags, computed once here so the plan stage only filters and joins:
-    ``_blank`` (a key part is empty), ``_dup`` (the key repeats within its company), and,
-    when FS keys carry no company, ``_first``/``_agree`` (one source row per key, and
-    whether all mapped companies that have the key agree on every field)."""
+    """The key hash the diff joins on (``_kh``, see ``key_hash``) and key-quality flags,
+    computed once here so the plan stage only filters and joins: ``_blank`` (a key part is
+    empty), ``_dup`` (the key repeats within its company), and, when FS keys carry no
+    company, ``_first``/``_agree`` (one source row per key, and whether all mapped
+    companies that have the key agree on every field)."""
     keys = [f"k{i}" for i in range(len(rule.keys))]
     blank = " OR ".join(f"coalesce({k}, '') = ''" for k in keys)
     flags = [
+        f"{key_hash(rule, keys)} AS _kh",
         f"({blank}) AS _blank",
         f"count(*) OVER (PARTITION BY _company, {', '.join(keys)}) > 1 AS _dup",
     ]
@@ -101,6 +103,17 @@ def _with_key_flags(rule: Rule, side: str, select: str, mapped: Sequence[str]) -
         flags.append(f"min({digest}) OVER ({window}) = max({digest}) OVER ({window}) AS _agree")
     table = ident(prepared_table(rule.name, side))
     return f"CREATE TABLE {table} AS SELECT *, {', '.join(flags)} FROM ({select})"
+
+
+def key_hash(rule: Rule, keys: list[str]) -> str:
+    """One 128-bit value per join key (company, when both sides have one, and the
+    normalised keys): a hash join on it is about twice as fast as one on the key strings.
+    NULL when a part is NULL, which matches nothing, as the strings would not. The parts are
+    hashed as a JSON array, so no two different keys share an input, and 128 bits make an
+    accidental collision among even 10^9 keys less likely than 10^-20."""
+    parts = (["_company"] if rule.joins_on_company else []) + keys
+    absent = " OR ".join(f"{part} IS NULL" for part in parts)
+    return f"(CASE WHEN {absent} THEN NULL ELSE md5_number(to_json([{', '.join(parts)}])) END)"
 
 
 def _source_sql(rule: Rule, normalised: Normalised, filter: str | None = None) -> str:
@@ -119,8 +132,9 @@ def _source_sql(rule: Rule, normalised: Normalised, filter: str | None = None) -
     columns.append(f"({' OR '.join(blocked) or 'false'}) AS _blocked")
     for index, link in enumerate(rule.links):
         columns += _link_columns(link, index)
-        columns += [
-            f"CAST({scope.ref(ours)} AS VARCHAR) AS m{index}_{position}"
+        columns += [  # only needed (and only stored) when no record satisfies the link
+            f"CASE WHEN {_linked_id(link, index)} IS NULL "
+            f"THEN CAST({scope.ref(ours)} AS VARCHAR) END AS m{index}_{position}"
             for position, (_theirs, ours) in enumerate(sorted(link.on.items()))
         ]
     for index, check in enumerate(rule.checks):

@@ -502,6 +502,11 @@ class Rule(_Model):
     def side(self, name: str) -> Side:
         return self.source if name == "source" else self.target
 
+    @property
+    def joins_on_company(self) -> bool:
+        """Both sides carry a company, so rows match only within one legal entity."""
+        return bool(self.source.company and self.target.company)
+
     def record_key(self) -> list[str]:
         """The fields that address one target record of an F&O entity: ``entity_key``, or
         the company column and the plain key columns."""

@@ -37,7 +37,7 @@ from reconciler.snapshot_reads import (
 )
 from reconciler.sql import ident as _q
 from reconciler.sql import literal as _lit
-from reconciler.tables import ETAG, NUMBER_TYPE, nk, table_name
+from reconciler.tables import ETAG, NUMBER_TYPE, PREPARED_LAYOUT, nk, table_name
 
 __all__ = [
     "SnapshotInfo",
@@ -90,6 +90,8 @@ class SnapshotInfo:
     profile: str
     rules_hash: str
     tables: tuple[TableInfo, ...]
+    layout: str = PREPARED_LAYOUT
+    """The prepared tables' layout (``tables.PREPARED_LAYOUT`` when it was written)."""
 
     def fingerprints(self) -> dict[str, dict[str, str]]:
         """``{system: {entity: fingerprint}}`` for the plan file."""
@@ -389,6 +391,7 @@ def _finish(
         "taken_at": info.taken_at,
         "profile": info.profile,
         "rules_hash": info.rules_hash,
+        "layout": info.layout,
         "companies": json.dumps(profile.companies, sort_keys=True),
         "tables": json.dumps([t.__dict__ for t in tables]),
     }
@@ -408,7 +411,13 @@ def read_info(path: Path) -> SnapshotInfo:
             ) from None
     tables = tuple(TableInfo(**item) for item in json.loads(meta["tables"]))
     return SnapshotInfo(
-        path, meta["snapshot_id"], meta["taken_at"], meta["profile"], meta["rules_hash"], tables
+        path,
+        meta["snapshot_id"],
+        meta["taken_at"],
+        meta["profile"],
+        meta["rules_hash"],
+        tables,
+        meta.get("layout", "1"),
     )
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
-__all__ = ["ETAG", "NUMBER_TYPE", "nk", "prepared_table", "table_name"]
+__all__ = ["ETAG", "NUMBER_TYPE", "PREPARED_LAYOUT", "nk", "prepared_table", "table_name"]
 
 ETAG = "_etag"
 """Each raw table keeps the row's ``@odata.etag`` under this name."""
 
 NUMBER_TYPE = "DECIMAL(38, 10)"
 """Every number in a snapshot: exact, so rounding 0.015 to two decimals gives 0.02."""
+
+PREPARED_LAYOUT = "2"
+"""The columns prepared tables carry; a snapshot prepared with another layout is taken
+again rather than misread (2: the ``_kh`` key hash the diff joins on)."""
 
 
 def table_name(system: str, entity: str, filter: str | None = None) -> str:

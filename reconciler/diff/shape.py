@@ -105,7 +105,9 @@ class Shaper:
         self._header_columns = (
             (at["h_id"], at["h_frozen"], at["h_in_target"]) if "h_id" in at else None
         )
-        self._numbers = [key.compare == "number" for key in rule.keys]
+        self._numbers = {key.target: key.compare == "number" for key in rule.keys}
+        self._key_parts = [(key.target, key.compare == "number") for key in rule.keys]
+        self._with_company = bool(rule.source.company)
         self._ids = {name: at[name] for name in IDS}
         self._key_names = [key.target for key in rule.keys]
         self._source_keys = [at[f"s_o{i}"] for i in range(len(rule.keys))]
@@ -302,10 +304,7 @@ class Shaper:
 
     def _typed(self, name: str, value: Any) -> Any:
         """Number keys leave SQL as canonical text (``-1``); writes need the number."""
-        if value is None or self._rule.key_kind(name) != "number":
-            return value
-        number = float(value)
-        return int(number) if number.is_integer() else number
+        return _number(value) if self._numbers.get(name) else value
 
     def _adjusted(self) -> _Field:
         return next(field for field in self._fields if field.mapped.adjust)
@@ -389,12 +388,18 @@ class Shaper:
         )
 
     def _key(self, company: str, values: Sequence[Any]) -> dict[str, Any]:
-        key: dict[str, Any] = {"company": company} if self._rule.source.company else {}
-        key.update(
-            (name, self._typed(name, value))
-            for name, value in zip(self._key_names, values, strict=True)
-        )
+        key: dict[str, Any] = {"company": company} if self._with_company else {}
+        for (name, number), value in zip(self._key_parts, values, strict=True):
+            key[name] = _number(value) if number else value
         return key
+
+
+def _number(value: Any) -> Any:
+    """A number key's canonical text (``-1``, ``1.5``) as the number a write needs."""
+    if value is None:
+        return None
+    number = float(value)
+    return int(number) if number.is_integer() else number
 
 
 def _colon(text: str) -> str:

@@ -41,7 +41,7 @@ class Sides:
         mapped = tuple(sorted(c for c, value in companies.items() if value))
         sides = cls(
             rule=rule,
-            join_on_company=bool(rule.source.company and rule.target.company),
+            join_on_company=rule.joins_on_company,
             mapped=mapped,
         )
         present: set[str] = set()

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import pytest
+
 from reconciler.config import Profile
+from reconciler.errors import SnapshotError
 from reconciler.plan import Plan, dumps
 from reconciler.planner import make_plan
-from reconciler.rules import load_rules
+from reconciler.prepare import key_hash
+from reconciler.rules import default_rules_dir, load_rules
 from reconciler.snapshot import take_snapshot
 
 from .conftest import BU_DEMF, BU_USMF
@@ -119,3 +124,32 @@ def test_in_sync_gives_empty_plan(profile: Profile, tmp_path: Path) -> None:
     plan = plan_for(profile, [wh("usmf", "A", "x")], [fs(BU_USMF, "a", "x")])
     assert plan.actions == ()
     assert not plan.has_drift()
+
+
+def test_a_snapshot_prepared_in_another_layout_is_refused(profile: Profile) -> None:
+    """The diff joins on prepared columns an older release did not write: such a snapshot
+    is taken again, not misread."""
+    rules = load_rules(profile.rules_dir)
+    connectors = {
+        "fno": MemoryConnector("fno", {"Warehouses": [wh("usmf", "WH-01", "Main")]}),
+        "dataverse": MemoryConnector("dataverse", {"msdyn_warehouses": []}),
+    }
+    info = take_snapshot(profile, rules, connectors)
+    with duckdb.connect(str(info.path)) as con:
+        con.execute("DELETE FROM _snapshot_meta WHERE key = 'layout'")
+    with pytest.raises(SnapshotError, match=r"older reconciler \(layout 1; this one reads 2\)"):
+        make_plan(info.path, rules, profile)
+
+
+def test_key_hashes_keep_keys_apart_that_concatenation_would_merge() -> None:
+    """The join key hash takes the key parts as a JSON array: no separator inside a value
+    makes two keys one, and a NULL part matches nothing."""
+    rule = load_rules(default_rules_dir(), only=["onhand"]).get("onhand")
+    expression = key_hash(rule, ["k0", "k1"])
+    rows = duckdb.sql(
+        f"SELECT {expression} FROM (VALUES ('c', 'a\x1fb', 'c'), ('c', 'a', 'b\x1fc'), "
+        "('c', 'a\",\"b', 'c'), ('c', 'a', 'b\",\"c'), ('c', NULL, 'c')) AS v(_company, k0, k1)"
+    ).fetchall()
+    hashes = [value for (value,) in rows]
+    assert hashes[-1] is None
+    assert len(set(hashes[:-1])) == 4

@@ -146,7 +146,7 @@ class Shaper:
         kind = rule.actions.missing
         if kind == "ignore":
             return
-        values = [row[p] for p in self._source_keys]
+        values = self._key_values(row, self._source_keys)
         if self._header_frozen(row):
             assert self._header is not None
             message = (
@@ -201,7 +201,7 @@ class Shaper:
 
     def _orphan(self, row: Row, company: str, actions: list[Action]) -> None:
         rule = self._rule
-        values = [row[p] for p in self._target_keys]
+        values = self._key_values(row, self._target_keys)
         excluded = row[self._excluded]
         if excluded is not None:
             exclusion = rule.source.excluded[int(excluded)]
@@ -230,7 +230,7 @@ class Shaper:
 
     def _changed(self, row: Row, company: str, actions: list[Action]) -> None:
         rule = self._rule
-        values = [row[p] for p in self._source_keys]
+        values = self._key_values(row, self._source_keys)
         differing = [field for field in self._fields if row[field.differs]]
         if row[self._frozen] or self._header_frozen(row):
             frozen_changes = self._from_to(row, differing)
@@ -387,10 +387,16 @@ class Shaper:
             message=message,
         )
 
+    def _key_values(self, row: Row, positions: Sequence[int]) -> list[Any]:
+        """The row's key values, number keys as numbers (for keys, messages and writes)."""
+        return [
+            _number(row[p]) if number else row[p]
+            for p, (_name, number) in zip(positions, self._key_parts, strict=True)
+        ]
+
     def _key(self, company: str, values: Sequence[Any]) -> dict[str, Any]:
         key: dict[str, Any] = {"company": company} if self._with_company else {}
-        for (name, number), value in zip(self._key_parts, values, strict=True):
-            key[name] = _number(value) if number else value
+        key.update(zip(self._key_names, values, strict=True))
         return key
 
 

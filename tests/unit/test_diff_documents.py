@@ -261,6 +261,7 @@ def test_documents_lines_and_their_findings(profile: Profile) -> None:
     frozen_line = actions[("services", "WO-4", -1, "frozen")]
     assert frozen_line.changes == {"OrderedSalesQuantity": {"from": 1, "to": 0.5}}
     assert "SalesOrderStatus = 'Invoiced'" in (frozen_line.message or "")
+    assert "LineCreationSequenceNumber=-1 " in (frozen_line.message or "")  # a number, unquoted
     assert len(actions) == 8, sorted(actions)
 
 

@@ -14,7 +14,8 @@ NUMBER_TYPE = "DECIMAL(38, 10)"
 
 PREPARED_LAYOUT = "2"
 """The columns prepared tables carry; a snapshot prepared with another layout is taken
-again rather than misread (2: the ``_kh`` key hash the diff joins on)."""
+again rather than misread (2: the ``_kh`` key hash the diff joins on, the ``_show`` display
+values it fetches)."""
 
 
 def table_name(system: str, entity: str, filter: str | None = None) -> str:

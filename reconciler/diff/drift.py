@@ -15,6 +15,7 @@ import duckdb
 from reconciler.diff.shape import Shaper
 from reconciler.diff.sides import Sides
 from reconciler.plan import Action, id_prefix
+from reconciler.prepare import shown_columns
 from reconciler.rules import FieldMap, Rule
 from reconciler.sql import literal
 
@@ -232,9 +233,11 @@ def drift_sql(sides: Sides, *, claimed: bool = True, taken: bool = False) -> str
             FROM s FULL OUTER JOIN t ON s._kh = t._kh{header_joins}
             WHERE {_differs_where(sides, compared, bool(header_joins))}
         )
-        SELECT {", ".join(_fetched_columns(rule))}
-        FROM d LEFT JOIN {sides.source} AS s ON s.rowid = d.s_row
-            LEFT JOIN {sides.target} AS t ON t.rowid = d.t_row
+        SELECT *, {", ".join(_id_columns(rule))} FROM (
+            SELECT {", ".join(_fetched_columns(rule))}
+            FROM d LEFT JOIN {sides.source} AS s ON s.rowid = d.s_row
+                LEFT JOIN {sides.target} AS t ON t.rowid = d.t_row
+        )
     """
 
 
@@ -265,22 +268,19 @@ def _differs_where(sides: Sides, compared: list[str], documents: bool) -> str:
 
 
 def _fetched_columns(rule: Rule) -> list[str]:
-    """The drift row as the shaper reads it: the join's columns plus the display columns
-    of the source (``s``) and target (``t``) rows fetched by row id."""
+    """The drift row as the shaper reads it: the join's columns plus what the source
+    (``s``) and target (``t``) rows fetched by row id show (``prepare.shown_columns``)."""
     columns = [
         "coalesce(s._company, t._company) AS company",
         "d.s_row IS NOT NULL AS in_source",
         "d.t_row IS NOT NULL AS in_target",
-        "t._id",
-        "t._etag",
         "coalesce(t._frozen, false) AS t_frozen",
         "d.* EXCLUDE (s_row, t_row)",
     ]
-    columns += [f"s.o{i} AS s_o{i}, t.o{i} AS t_o{i}" for i in range(len(rule.keys))]
-    columns += _id_columns(rule)
-    for index, link in enumerate(rule.links):
-        columns.append(f"s.l{index} AS l{index}")
-        columns += [f"s.m{index}_{p} AS m{index}_{p}" for p in range(len(link.on))]
+    for alias, side in (("s", "source"), ("t", "target")):
+        for position, name in enumerate(shown_columns(rule, side)):
+            shown = f"json_extract_string({alias}._show, '$[{position}]')"
+            columns.append(f"{shown} AS {f'{alias}_{name}' if name[0] == 'o' else name}")
     return columns
 
 
@@ -306,11 +306,10 @@ def _id_columns(rule: Rule) -> list[str]:
     columns = []
     for name, (absent, side, kind, finding) in kinds.items():
         made = id_sql(id_prefix(rule.name, kind, finding), side, len(rule.keys))
-        when = (
-            f"d.{absent}_row IS NULL" if absent else "d.s_row IS NOT NULL AND d.t_row IS NOT NULL"
-        )
+        present = {"s": "in_source", "t": "in_target"}
+        when = f"NOT {present[absent]}" if absent else "in_source AND in_target"
         if name == "id_frozen":  # a missing line of a frozen document, or a changed row
-            when = "d.s_row IS NOT NULL"
+            when = "in_source"
         columns.append(f"CASE WHEN {when} THEN {made} END AS {name}")
     return columns
 
@@ -320,9 +319,10 @@ def _kind_or_finding(kind: str, finding: str) -> tuple[str, str | None]:
 
 
 def id_sql(prefix: str, side: str, keys: int) -> str:
-    """SQL twin of ``plan.action_id_after`` over the original key values of ``side``."""
-    parts = ["coalesce(s._company, t._company, '')"] + [
-        f"lower(coalesce({side}.o{i}, 'None'))" for i in range(keys)
+    """SQL twin of ``plan.action_id_after`` over the original key values ``<side>_o<i>``
+    of a fetched drift row."""
+    parts = ["coalesce(company, '')"] + [
+        f"lower(coalesce({side}_o{i}, 'None'))" for i in range(keys)
     ]
     material = " || chr(31) || ".join(parts)
     head = " || chr(31) || ".join(literal(part) for part in prefix.split("\x1f"))

@@ -102,7 +102,7 @@ def _with_key_flags(rule: Rule, side: str, select: str, mapped: Sequence[str]) -
         flags.append(f"row_number() OVER ({window} ORDER BY _company) = 1 AS _first")
         flags.append(f"min({digest}) OVER ({window}) = max({digest}) OVER ({window}) AS _agree")
     shown = shown_columns(rule, side)
-    flags.append(f"CAST(to_json([{', '.join(shown)}]) AS VARCHAR) AS _show")
+    flags.append(f"CAST(json_array({', '.join(shown)}) AS VARCHAR) AS _show")
     links_only = [column for column in shown if column[0] in "lm"]  # kept in _show only
     everything = f"* EXCLUDE ({', '.join(links_only)})" if links_only else "*"
     table = ident(prepared_table(rule.name, side))
@@ -131,7 +131,7 @@ def key_hash(rule: Rule, keys: list[str]) -> str:
     accidental collision among even 10^9 keys less likely than 10^-20."""
     parts = (["_company"] if rule.joins_on_company else []) + keys
     absent = " OR ".join(f"{part} IS NULL" for part in parts)
-    return f"(CASE WHEN {absent} THEN NULL ELSE md5_number(to_json([{', '.join(parts)}])) END)"
+    return f"(CASE WHEN {absent} THEN NULL ELSE md5_number(CAST(json_array({', '.join(parts)}) AS VARCHAR)) END)"
 
 
 def _source_sql(rule: Rule, normalised: Normalised, filter: str | None = None) -> str:

@@ -131,7 +131,8 @@ def key_hash(rule: Rule, keys: list[str]) -> str:
     accidental collision among even 10^9 keys less likely than 10^-20."""
     parts = (["_company"] if rule.joins_on_company else []) + keys
     absent = " OR ".join(f"{part} IS NULL" for part in parts)
-    return f"(CASE WHEN {absent} THEN NULL ELSE md5_number(CAST(json_array({', '.join(parts)}) AS VARCHAR)) END)"
+    array = f"CAST(json_array({', '.join(parts)}) AS VARCHAR)"
+    return f"(CASE WHEN {absent} THEN NULL ELSE md5_number({array}) END)"
 
 
 def _source_sql(rule: Rule, normalised: Normalised, filter: str | None = None) -> str:

@@ -319,7 +319,9 @@ def test_frozen_and_orphan_conditions_take_tests(profile: Profile) -> None:
         'frozen_when = { SalesOrderStatus = "Invoiced" }',
         'frozen_when = { SalesOrderStatus = { in = ["Invoiced", "Canceled"] } }',
     )
-    rules.write_text(text + 'orphan_when = { ExternalWorkOrderStatus = { ne = "ClosedCanceled" } }\n')
+    rules.write_text(
+        text + 'orphan_when = { ExternalWorkOrderStatus = { ne = "ClosedCanceled" } }\n'
+    )
     dataverse: dict[str, list[Row]] = {
         "msdyn_workorders": [
             work_order("WO-7", IN_PROGRESS),

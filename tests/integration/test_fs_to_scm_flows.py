@@ -30,6 +30,13 @@ JOURNAL_RULES = (
     "transfer_journal_lines",
 )
 FS_TO_SCM = WORK_ORDER_RULES + INVOICE_RULES + JOURNAL_RULES
+DIMENSIONS = (
+    "ProductColorId",
+    "ProductConfigurationId",
+    "ProductSizeId",
+    "ProductStyleId",
+    "ProductVersionId",
+)
 
 
 def writes(plan: Plan) -> list[Action]:
@@ -237,7 +244,39 @@ def test_inventory_journal_filters(world: Sandbox, first: Plan) -> None:
             assert [
                 (a.changes["ItemNumber"]["to"], a.changes["InventoryQuantity"]["to"]) for a in lines
             ] == [(line["item_number"], line["quantity"]) for line in entry["lines"]]
+            assert [planned_dimensions(a, entry) for a in lines] == [
+                line["dimensions"] for line in entry["lines"]
+            ]
             assert all(a.document == {"rule": header_rule, "action": header.id} for a in lines)
+    for entry in manifest(world, "inventory_journals.variant_size_differs"):
+        (changed,) = of(entry)  # journal lines are created, never changed: reported
+        assert (changed.rule, changed.kind, changed.finding) == (
+            "adjustment_journal_lines",
+            "report",
+            "changed",
+        )
+        assert changed.changes == {
+            d["field"]: {"from": d["scm"], "to": d["expected"]} for d in entry["differences"]
+        }
+    for entry in manifest(world, "inventory_journals.not_inventory_unit"):
+        header_rule, line_rule_name = journal_rules(entry)
+        found = {(a.rule, a.finding, a.key.get("LineNumber")) for a in of(entry)}
+        assert {a.kind for a in of(entry)} == {"report"}
+        assert found == {(header_rule, "incomplete_document", None)} | {
+            (
+                line_rule_name,
+                "no_header" if line["in_inventory_unit"] else "not_inventory_unit",
+                line["line"] if line["in_inventory_unit"] else str(line["line"]),
+            )
+            for line in entry["lines"]
+        }
+        (unit,) = [a for a in of(entry) if a.finding == "not_inventory_unit"]
+        assert "inventory unit" in (unit.message or "") and "not written" in (unit.message or "")
+    created = manifest(world, "inventory_journals.variant_line")
+    assert {e["type"] for e in created if e["journal_number"] is None} == {
+        "adjustment",
+        "transfer",
+    }  # variants among the missing documents above: created with their dimensions
     for kind in (
         "adjustment_in_sync",
         "transfer_in_sync",
@@ -247,6 +286,16 @@ def test_inventory_journal_filters(world: Sandbox, first: Plan) -> None:
     ):
         for entry in manifest(world, f"inventory_journals.{kind}"):
             assert of(entry) == [], (kind, entry["document"])
+
+
+def planned_dimensions(action: Action, entry: dict[str, Any]) -> dict[str, str]:
+    """The non-blank product dimensions a journal line create writes; a transfer's source
+    and destination dimensions must agree."""
+    sides = ("Source", "Destination") if entry["type"] == "transfer" else ("",)
+    written = [{name: action.changes[side + name]["to"] for name in DIMENSIONS} for side in sides]
+    assert all(values == written[0] for values in written)
+    assert all(value is not None for value in written[0].values())  # F&O's empty string
+    return {name: value for name, value in written[0].items() if value}
 
 
 # --- apply ---------------------------------------------------------------------------------
@@ -331,7 +380,7 @@ def _check_journals(world: Sandbox) -> None:
             journals = scm(
                 world, headers, dataAreaId=entry["company"], Description=entry["document"]
             )
-            if entry["post_status"] != 2:
+            if entry["post_status"] != 2 or entry["held_back"]:
                 assert journals == [], entry["document"]
                 continue
             (journal,) = journals
@@ -345,12 +394,27 @@ def _check_journals(world: Sandbox) -> None:
             assert got == [(x["line"], x["item_number"], x["quantity"]) for x in entry["lines"]]
             warehouse = "SourceWarehouseId" if transfer else "InventoryWarehouseId"
             assert {r[warehouse] for r in lines} == {entry["warehouse_id"]}
+            _check_dimensions(entry, lines)
     descriptions = Counter(
         (row["dataAreaId"], row["Description"])
         for name in ("InventoryAdjustmentJournalHeaders", "InventoryTransferJournalHeaders")
         for row in world.fno.rows(name)
     )
     assert max(descriptions.values()) == 1
+
+
+def _check_dimensions(entry: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """SCM's lines carry the FS lines' variant dimensions (a reported difference stays)."""
+    prefixes = ("Source", "Destination") if entry["type"] == "transfer" else ("",)
+    by_number = {row["LineNumber"]: row for row in lines}
+    for line in entry["lines"]:
+        expected = {name: line["dimensions"].get(name, "") for name in DIMENSIONS}
+        expected.update(
+            {d["field"]: d["scm"] for d in entry["differences"] if d["line"] == line["line"]}
+        )
+        row = by_number[line["line"]]
+        for prefix in prefixes:
+            assert {name: row[prefix + name] for name in DIMENSIONS} == expected
 
 
 def test_updates_send_only_changed_fields_with_the_etag(
@@ -435,9 +499,9 @@ def test_a_document_with_a_line_that_cannot_be_written_is_held_back_whole(
 ) -> None:
     """An FS line whose product SCM has not released cannot become a journal line: the
     journal is not created without it (no partial documents), and the findings say why."""
-    (entry,) = [
+    entry = next(
         e for e in manifest(world, "inventory_journals.adjustment_missing") if len(e["lines"]) > 1
-    ]
+    )
     blocked, *others = entry["lines"]
     world.fno.delete(
         "CDSReleasedDistinctProducts",

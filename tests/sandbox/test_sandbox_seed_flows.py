@@ -122,6 +122,9 @@ FLOW_KINDS = {
             "transfer_missing",
             "transfer_not_posted",
             "journal_posted",
+            "variant_line",
+            "variant_size_differs",
+            "not_inventory_unit",
         )
     ),
 }

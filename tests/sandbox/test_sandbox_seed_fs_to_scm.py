@@ -23,6 +23,13 @@ WO_STATUS = {
     690970005: "ClosedCanceled",
 }
 UNSCHEDULED, POSTED_WO, CANCELED = 690970000, 690970004, 690970005
+DIMENSIONS = (
+    "ProductColorId",
+    "ProductConfigurationId",
+    "ProductSizeId",
+    "ProductStyleId",
+    "ProductVersionId",
+)
 ESTIMATED = 690970000
 FS_TO_SCM_TABLES = (
     "accounts",
@@ -114,6 +121,9 @@ def test_every_case_is_planted(world: Sandbox) -> None:
             "transfer_missing",
             "transfer_not_posted",
             "journal_posted",
+            "variant_line",
+            "variant_size_differs",
+            "not_inventory_unit",
         )
     }
     assert all(world.seed_manifest[kind] for kind in kinds)
@@ -346,6 +356,13 @@ def test_inventory_documents_are_what_the_manifest_says(world: Sandbox) -> None:
         assert sorted(row["msdyn_quantity"] for row in fs_lines) == sorted(
             line["quantity"] for line in entry["lines"]
         )
+        units = fs_line_units(world, fs_lines)
+        assert units == {
+            line["product_number"]: (line["unit"], line["inventory_unit"])
+            for line in entry["lines"]
+        }
+        dimensions = released_dimensions(world, entry["company"], list(units))
+        assert dimensions == {line["product_number"]: line["dimensions"] for line in entry["lines"]}
         headers_set = (
             "InventoryTransferJournalHeaders" if transfer else ("InventoryAdjustmentJournalHeaders")
         )
@@ -364,6 +381,50 @@ def test_inventory_documents_are_what_the_manifest_says(world: Sandbox) -> None:
             _check_journal_lines(world, entry, transfer)
         if kind == "journal_posted":
             assert journals[0]["IsPosted"] == "Yes"
+        if kind == "variant_line":
+            assert any(dimensions.values()) and entry["post_status"] == 2
+        if kind == "variant_size_differs":
+            (line,) = scm(world, "InventoryAdjustmentJournalEntriesV2", **_journal(entry))
+            (difference,) = entry["differences"]
+            assert difference["field"] == "ProductSizeId"
+            assert line["ProductSizeId"] == difference["scm"]
+            assert (
+                dimensions[entry["lines"][0]["product_number"]]["ProductSizeId"]
+                == (difference["expected"])
+            )
+        held_back = any(unit != inventory for unit, inventory in units.values())
+        assert held_back is entry["held_back"] is (kind == "not_inventory_unit")
+        if held_back:
+            assert entry["post_status"] == 2 and not journals
+
+
+def _journal(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"dataAreaId": entry["company"], "JournalNumber": entry["journal_number"]}
+
+
+def fs_line_units(world: Sandbox, lines: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Product number -> (the line's FS unit, the product's inventory unit), by name."""
+    found = {}
+    for row in lines:
+        product = world.dataverse.get("products", row["_msdyn_product_value"])
+        assert product is not None
+        unit = lookup(world, "uoms", row["_msdyn_unit_value"], "name")
+        inventory = lookup(world, "uoms", product["_msdynce_inventoryunit_value"], "name")
+        found[product["productnumber"]] = (unit, inventory)
+    return found
+
+
+def released_dimensions(
+    world: Sandbox, company: str, products: list[str]
+) -> dict[str, dict[str, str]]:
+    """Product number -> its non-blank SCM product dimensions."""
+    found = {}
+    for number in products:
+        row = one(
+            scm(world, "CDSReleasedDistinctProducts", dataAreaId=company, ProductNumber=number)
+        )
+        found[number] = {name: row[name] for name in DIMENSIONS if row[name]}
+    return found
 
 
 def _check_journal_lines(world: Sandbox, entry: dict[str, Any], transfer: bool) -> None:
@@ -374,6 +435,13 @@ def _check_journal_lines(world: Sandbox, entry: dict[str, Any], transfer: bool) 
     got = sorted((r["LineNumber"], r["ItemNumber"], r["InventoryQuantity"]) for r in rows)
     want = [(line["line"], line["item_number"], line["quantity"]) for line in entry["lines"]]
     assert got == want
+    prefixes = ("Source", "Destination") if transfer else ("",)
+    by_number = {row["LineNumber"]: row for row in rows}
+    for line in entry["lines"]:
+        row = by_number[line["line"]]
+        for prefix in prefixes:
+            for name, value in line["dimensions"].items():
+                assert row[prefix + name] == value
     for row in rows:
         if transfer:
             assert row["SourceWarehouseId"] == entry["warehouse_id"]
@@ -428,6 +496,9 @@ def test_reading_the_new_tables_over_http(dataverse: httpx.Client, sandbox: Sand
         "ADJ-00102",
         "ADJ-00103",
         "ADJ-00104",
+        "ADJ-00106",
+        "ADJ-00107",
+        "ADJ-00108",
     }
     assert {
         row["msdynce_poststatus@OData.Community.Display.V1.FormattedValue"] for row in posted
@@ -510,11 +581,11 @@ def test_client_style_repair_of_missing_documents(fno: httpx.Client, sandbox: Sa
             "SalesUnitSymbol": line["unit"],
         }
         operations.append(operation("POST", "CDSSalesOrderLinesV2", body, str(index)))
-    (adjustment,) = [
+    adjustment = next(
         e
         for e in sandbox.seed_manifest["inventory_journals.adjustment_missing"]
         if e["company"] == "usmf"
-    ]
+    )
     journal = [
         operation(
             "POST",

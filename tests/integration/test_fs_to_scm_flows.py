@@ -96,6 +96,9 @@ def test_work_order_filters_statuses_and_quantity_rules(world: Sandbox, first: P
             assert to["ProductNumber"] == line["product_number"]
             assert to["SalesUnitSymbol"] == line["unit"]
             assert (to["ShippingWarehouseId"] or None) == line["warehouse_id"]
+            assert (to.get("ShippingSiteId") or None) == line["site_id"]  # products only
+            assert to["SalesPrice"] == pytest.approx(line["expected_price"])
+            assert to["LineDiscountAmount"] == pytest.approx(line["expected_discount"])
     for entry in manifest(world, "work_orders.changed_header"):
         (update,) = of(entry)
         assert update.kind == "update" and update.rule == "work_orders"
@@ -110,6 +113,16 @@ def test_work_order_filters_statuses_and_quantity_rules(world: Sandbox, first: P
             for d in entry["differences"]
         }
         assert {line["rule"] for line in entry["lines"]} == {"estimated", "used"}
+    for entry in manifest(world, "work_orders.changed_line_discount"):
+        updates = {a.key["LineCreationSequenceNumber"]: a for a in of(entry)}
+        assert {(a.rule, a.kind) for a in updates.values()} == {
+            ("work_order_products", "update"),
+            ("work_order_services", "update"),
+        }
+        assert {line: a.changes for line, a in updates.items()} == {
+            d["line"]: {"LineDiscountAmount": {"from": d["scm"], "to": d["expected"]}}
+            for d in entry["differences"]
+        }
     for entry in manifest(world, "work_orders.line_missing"):
         (create,) = of(entry)
         assert create.kind == "create"
@@ -314,7 +327,14 @@ def test_apply_writes_documents_and_converges(
         a.id for a in first.actions if a.rule in FS_TO_SCM and a.kind == "report"
     }
 
-    for kind in ("missing", "changed_header", "changed_line_quantity", "line_missing", "in_sync"):
+    for kind in (
+        "missing",
+        "changed_header",
+        "changed_line_quantity",
+        "changed_line_discount",
+        "line_missing",
+        "in_sync",
+    ):
         for entry in manifest(world, f"work_orders.{kind}"):
             key = {"dataAreaId": entry["company"], "SalesOrderNumber": entry["work_order"]}
             (header,) = scm(world, "CDSSalesOrderHeaders", **key)
@@ -327,6 +347,9 @@ def test_apply_writes_documents_and_converges(
                 got = lines[line["line"]]
                 assert got["OrderedSalesQuantity"] == pytest.approx(line["expected_quantity"])
                 assert got["ProductNumber"] == line["product_number"]
+                assert got["SalesPrice"] == pytest.approx(line["expected_price"])
+                assert got["LineDiscountAmount"] == pytest.approx(line["expected_discount"])
+                assert (got["ShippingSiteId"] or None) == line["site_id"]
     for kind in ("missing", "changed_header", "changed_line_quantity", "line_missing"):
         for entry in manifest(world, f"agreement_invoices.{kind}"):
             key = {"dataAreaId": entry["company"], "ExternalInvoiceId": entry["invoice_number"]}

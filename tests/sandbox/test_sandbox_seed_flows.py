@@ -90,6 +90,7 @@ FLOW_KINDS = {
             "missing",
             "changed_header",
             "changed_line_quantity",
+            "changed_line_discount",
             "line_missing",
             "line_extra",
             "filtered_out",

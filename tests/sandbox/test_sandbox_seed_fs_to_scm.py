@@ -168,20 +168,42 @@ def expected_order(world: Sandbox, order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def expected_order_lines(world: Sandbox, order: dict[str, Any]) -> dict[int, float]:
-    """LineCreationSequenceNumber -> OrderedSalesQuantity by the estimated/used rule."""
+def expected_order_lines(world: Sandbox, order: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """LineCreationSequenceNumber -> quantity, unit price and discount by the estimated/used
+    rule (services in hours), and a product line's shipping site (its warehouse's SCM site)."""
     posted = order["msdyn_systemstatus"] == POSTED_WO
-    lines: dict[int, float] = {}
+    lines: dict[int, dict[str, Any]] = {}
     workorder = order["msdyn_workorderid"]
     for row in by(world, "msdyn_workorderproducts", _msdyn_workorder_value=workorder):
         estimated = row["msdyn_linestatus"] == ESTIMATED and row["msdyn_allocated"] and not posted
         quantity = row["msdyn_estimatequantity"] if estimated else row["msdyn_quantity"]
-        lines[row["msdyn_lineorder"]] = quantity
+        warehouse = lookup(world, "msdyn_warehouses", row["_msdyn_warehouse_value"], "msdyn_name")
+        (site,) = [
+            w["OperationalSiteId"]
+            for w in world.fno.rows("Warehouses")
+            if w["WarehouseId"] == warehouse and w["dataAreaId"] == company_of(world, row)
+        ]
+        lines[row["msdyn_lineorder"]] = {
+            "OrderedSalesQuantity": quantity,
+            **_amounts(row, estimated),
+            "ShippingSiteId": site,
+        }
     for row in by(world, "msdyn_workorderservices", _msdyn_workorder_value=workorder):
         estimated = row["msdyn_linestatus"] == ESTIMATED and not posted
         minutes = row["msdyn_estimateduration"] if estimated else row["msdyn_duration"]
-        lines[-row["msdyn_lineorder"]] = round(minutes / 60, 2)
+        lines[-row["msdyn_lineorder"]] = {
+            "OrderedSalesQuantity": round(minutes / 60, 2),
+            **_amounts(row, estimated),
+        }
     return lines
+
+
+def _amounts(row: dict[str, Any], estimated: bool) -> dict[str, float]:
+    prefix = "msdyn_estimate" if estimated else "msdyn_"
+    return {
+        "SalesPrice": row[prefix + "unitamount"],
+        "LineDiscountAmount": row[prefix + "discountamount"],
+    }
 
 
 def passes_filter(order: dict[str, Any]) -> bool:
@@ -202,8 +224,13 @@ def test_work_orders_are_what_the_manifest_says(world: Sandbox) -> None:
         assert passes_filter(order) is entry["passes_filter"]
         expected = expected_order(world, order)
         assert expected == entry["expected"]
-        quantities = expected_order_lines(world, order)
+        expected_lines = expected_order_lines(world, order)
+        quantities = {n: line["OrderedSalesQuantity"] for n, line in expected_lines.items()}
         assert {line["line"]: line["expected_quantity"] for line in entry["lines"]} == quantities
+        assert {
+            line["line"]: (line["expected_price"], line["expected_discount"])
+            for line in entry["lines"]
+        } == {n: (v["SalesPrice"], v["LineDiscountAmount"]) for n, v in expected_lines.items()}
         key = {"dataAreaId": entry["company"], "SalesOrderNumber": entry["work_order"]}
         headers = scm(world, "CDSSalesOrderHeaders", **key)
         assert bool(headers) is (entry["scm"] is not None)
@@ -215,18 +242,28 @@ def test_work_orders_are_what_the_manifest_says(world: Sandbox) -> None:
             name for name, value in expected.items() if headers and headers[0][name] != value
         }
         changed_lines = {
-            number
-            for number, quantity in quantities.items()
-            if number in lines and lines[number]["OrderedSalesQuantity"] != quantity
+            (number, name)
+            for number, values in expected_lines.items()
+            for name, value in values.items()
+            if number in lines and lines[number][name] != value
         }
         missing = sorted(set(quantities) - set(lines)) if headers else []
         extra = sorted(set(lines) - set(quantities))
         assert {d["field"] for d in entry["differences"] if d["line"] is None} == changed
-        assert {d["line"] for d in entry["differences"] if d["line"] is not None} == changed_lines
+        assert {
+            (d["line"], d["field"]) for d in entry["differences"] if d["line"] is not None
+        } == changed_lines
         assert (entry["missing_lines"], entry["extra_lines"]) == (missing, extra)
         header = headers[0] if headers else None
         _check_work_order_kind(kind, entry, order, header, changed, changed_lines, missing, extra)
-    assert seen >= {"in_sync", "missing", "invoiced_frozen", "with_project", "filtered_out"}
+    assert seen >= {
+        "in_sync",
+        "missing",
+        "invoiced_frozen",
+        "with_project",
+        "filtered_out",
+        "changed_line_discount",
+    }
 
 
 def _check_work_order_kind(
@@ -235,7 +272,7 @@ def _check_work_order_kind(
     order: dict[str, Any],
     header: dict[str, Any] | None,
     changed: set[str],
-    changed_lines: set[int],
+    changed_lines: set[tuple[int, str]],
     missing: list[int],
     extra: list[int],
 ) -> None:
@@ -252,6 +289,12 @@ def _check_work_order_kind(
         assert changed and not (changed_lines or missing or extra)
     if kind == "changed_line_quantity":
         assert changed_lines and not (changed or missing or extra)
+        assert {name for _, name in changed_lines} == {"OrderedSalesQuantity"}
+        assert {line["rule"] for line in entry["lines"]} == {"estimated", "used"}
+    if kind == "changed_line_discount":
+        assert changed_lines and not (changed or missing or extra)
+        assert {name for _, name in changed_lines} == {"LineDiscountAmount"}
+        assert {line["type"] for line in entry["lines"]} == {"product", "service"}
         assert {line["rule"] for line in entry["lines"]} == {"estimated", "used"}
     if kind == "line_missing":
         assert missing and not (changed or changed_lines or extra)

@@ -19,6 +19,7 @@ import duckdb
 
 from reconciler.rules import (
     STATE,
+    Check,
     FieldMap,
     KeyMap,
     Link,
@@ -148,6 +149,10 @@ def _source_sql(rule: Rule, normalised: Normalised, filter: str | None = None) -
         if mapped.required:
             columns.append(f"(f{index} IS NULL OR CAST(f{index} AS VARCHAR) = '') AS b{index}")
             blocked.append(f"b{index}")
+    for index, check in enumerate(rule.checks):
+        columns += _check_columns(check, index, scope)
+        if check.blocks:
+            blocked.append(f"c{index}")
     columns.append(f"({' OR '.join(blocked) or 'false'}) AS _blocked")
     for index, link in enumerate(rule.links):
         columns += _link_columns(link, index)
@@ -156,9 +161,6 @@ def _source_sql(rule: Rule, normalised: Normalised, filter: str | None = None) -
             f"THEN CAST({scope.ref(ours)} AS VARCHAR) END AS m{index}_{position}"
             for position, (_theirs, ours) in enumerate(sorted(link.on.items()))
         ]
-    for index, check in enumerate(rule.checks):
-        columns.append(f"coalesce({scope.ref(check.source)} < {check.min!r}, false) AS c{index}")
-        columns.append(f"CAST({scope.ref(check.source)} AS VARCHAR) AS cv{index}")
     for index, lookup in enumerate(side.lookups):
         columns.append(f"{ident('lk_' + lookup.name)}._hit IS NOT NULL AS q{index}")
         columns += [
@@ -318,6 +320,27 @@ def _source_field(mapped: FieldMap, index: int, scope: _Scope) -> list[str]:
         f"{unmapped} AS u{index}",
         f"{lossy} AS p{index}",
     ]
+
+
+def _check_columns(check: Check, index: int, scope: _Scope) -> list[str]:
+    """``c`` = the row fails the check; ``cv`` = the values shown in the finding."""
+    value = scope.ref(check.source)
+    if check.equals is None:
+        return [
+            f"coalesce({value} < {check.min!r}, false) AS c{index}",
+            f"CAST({value} AS VARCHAR) AS cv{index}",
+        ]
+    other = scope.ref(check.equals)
+    shown = [f"coalesce(CAST({ref} AS VARCHAR), 'blank')" for ref in (value, other)]
+    return [
+        f"({_folded(value)} IS DISTINCT FROM {_folded(other)}) AS c{index}",
+        f"({shown[0]} || ', expected ' || {shown[1]}) AS cv{index}",
+    ]
+
+
+def _folded(column: str) -> str:
+    """Text as keys compare it: trimmed, case-folded, blank as NULL."""
+    return f"nullif(lower(trim(CAST({column} AS VARCHAR))), '')"
 
 
 def _chosen(mapped: FieldMap, scope: _Scope) -> str:

@@ -321,12 +321,37 @@ class FieldMap(_Model):
 
 
 class Check(_Model):
-    """A data-quality finding raised for every source row whose ``source`` is below ``min``."""
+    """A data-quality finding raised for every source row whose ``source`` is below ``min``,
+    or differs from the column (or ``lookup.column``) ``equals`` names, compared as trimmed,
+    case-insensitive text (blank on both sides agrees). ``blocks`` keeps such rows from being
+    written, as a blank ``required`` value does: the row's document waits, whole."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     source: str = Field(pattern=_REF)
-    min: float
+    min: float | None = None
+    equals: str | None = Field(default=None, pattern=_REF)
+    blocks: bool = False
     message: str = ""
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Check:
+        if (self.min is None) == (self.equals is None):
+            raise ValueError(
+                f"check {self.name!r}: give exactly one of 'min' (a number the source may not "
+                "go below) or 'equals' (the column or lookup.column the source must equal)"
+            )
+        return self
+
+    def refs(self) -> list[str]:
+        """The source references the check reads."""
+        return [self.source] + ([self.equals] if self.equals else [])
+
+    @property
+    def described(self) -> str:
+        """What the check tests, for messages without one of their own."""
+        if self.equals is not None:
+            return f"{self.source} differs from {self.equals}"
+        return f"{self.source} is below {self.min}"
 
 
 class Actions(_Model):
@@ -370,6 +395,7 @@ class Rule(_Model):
         if duplicates:
             raise ValueError(f"target field(s) mapped twice: {', '.join(duplicates)}")
         self._check_sides()
+        self._check_checks()
         self._check_references()
         self._check_within()
         self._check_adjust()
@@ -408,6 +434,21 @@ class Rule(_Model):
         names = [exclusion.name for exclusion in self.source.excluded]
         if len(names) != len(set(names)):
             raise ValueError("source.excluded: each entry needs its own name")
+
+    def _check_checks(self) -> None:
+        """Each check has its own name (it is the finding's) and reads known lookups."""
+        names = [check.name for check in self.checks]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"check name(s) used twice: {', '.join(repeated)}")
+        lookups = {lookup.name for lookup in self.source.lookups}
+        for check in self.checks:
+            for ref in check.refs():
+                prefix = ref.split(".")[0] if "." in ref else None
+                if prefix is not None and prefix not in lookups:
+                    raise ValueError(
+                        f"check {check.name!r}: {ref!r} names no source.lookups entry {prefix!r}"
+                    )
 
     def _check_document(self) -> None:
         document = self.document
@@ -457,7 +498,7 @@ class Rule(_Model):
             refs += mapped.sources()
             for choice in mapped.choose:
                 refs += list(choice.when)
-        refs += [check.source for check in self.checks]
+        refs += [ref for check in self.checks for ref in check.refs()]
         refs += [ref for ref in (self.source.company, self.source.label) if ref]
         return refs
 
@@ -582,7 +623,8 @@ class Rule(_Model):
                     want_ref(mapped.target, _stored(mapped.compare))
             if side_name == "source":
                 for check in self.checks:
-                    want_ref(check.source, "number")
+                    for ref in check.refs():
+                        want_ref(ref, "number" if check.min is not None else "text")
             else:
                 for column, test in (self.actions.orphan_when | side.frozen_when).items():
                     want_ref(column, _compare_of(_first_value(test)))

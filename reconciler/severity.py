@@ -8,14 +8,15 @@ follows what each finding means for the integration:
   conflicting values, an enum value the field map does not know, a lookup that no record or
   planned create can satisfy, a work order pointing at a project that is not there, a
   required value that is blank, a document that cannot be written whole or a line whose
-  header nothing creates).
+  header nothing creates, a journal line whose quantity is not in the product's inventory
+  unit: the journal checks' ``not_inventory_unit``, which holds the line back).
 - **warning**: real drift or a data problem a person should look at, but nothing the tool
   gets wrong (orphans, drift on an invoiced or posted SCM document (``frozen``), a canceled
   work order whose sales order exists, missing or changed records in report-only rules, an
   SCM legal entity the profile does not map, a source row whose lookup matches nothing
-  (``unknown_*``), and every rule ``[[checks]]`` finding such as ``negative_onhand``).
-  Names not in the table
-  are warnings too, so a new finding is shown, never silently downgraded.
+  (``unknown_*``), and the other rule ``[[checks]]`` findings such as ``negative_onhand``).
+  Names not in the table are warnings too, so a new finding is shown, never silently
+  downgraded.
 - **info**: worth knowing, harmless (``precision_loss``: FS keeps fewer decimals).
 
 A profile's ``[severity]`` table (finding name -> ``"error"``/``"warning"``/``"info"``)
@@ -53,6 +54,7 @@ DEFAULT_SEVERITIES: Mapping[str, Severity] = {
     "missing_required": "error",
     "incomplete_document": "error",
     "no_header": "error",
+    "not_inventory_unit": "error",
     "orphan": "warning",
     "frozen": "warning",
     "canceled_synced": "warning",

@@ -127,7 +127,7 @@ def _source_rows(sides: Sides, taken: bool) -> str:
 
 def _blocked_lines(header: Sides, line: Sides) -> str | None:
     """Header keys of the line rule's rows that cannot be written: a required lookup finds
-    nothing, or a required value is blank."""
+    nothing, a required value is blank, or a blocking check fails (``_blocked``)."""
     document = line.rule.document
     assert document is not None
     failing = ["_blocked"] + [

@@ -125,7 +125,13 @@ def row_findings(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Action]:
     """One finding per source row and flag: checks, unmapped values, precision loss."""
     rule = sides.rule
     flags = [
-        (f"c{i}", f"cv{i}", check.name, check.message or f"{check.source} is below {check.min}")
+        (
+            f"c{i}",
+            f"cv{i}",
+            check.name,
+            (check.message or check.described)
+            + ("; not written until it is fixed" if check.blocks else ""),
+        )
         for i, check in enumerate(rule.checks)
     ]
     for index, mapped in enumerate(rule.fields):

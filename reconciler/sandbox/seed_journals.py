@@ -10,17 +10,24 @@ sequence (``USMF-000001``). The FS document number lives in the journal header's
 ``Description`` (the only free-text header field; the template's mapping is unreadable);
 lines are numbered 1..n in FS line order.
 
+Lines carry the item number and the product dimensions of the released distinct product (a
+variant is its own FS product; adjustments ``Product…Id``, transfers ``Source…``/
+``Destination…``) and FS quantities in the product's inventory unit, the unit the line
+holds unless a plan says otherwise (``units``: an older line in another unit, which the
+journal cannot take). ``scm_lines`` overrides fields of SCM's journal lines (drift).
+
 The seeded FS rows did not move FS on-hand (they are history; the on-hand seed is
 unchanged). Manifest keys ``inventory_journals.<kind>``; see ``_PLANS``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.sandbox.fno_documents import ADJUSTMENT_JOURNAL, TRANSFER_JOURNAL, journal_number
 from reconciler.sandbox.seed_base import SeedContext
+from reconciler.sandbox.seed_catalog import ProductSpec
 from reconciler.sandbox.seed_documents import Links, differences, fs_date, scm_date
 
 CREATED, POSTED = 1, 2
@@ -31,7 +38,9 @@ TRANSFER_JOURNAL_NAME = "ITrf"
 @dataclass(frozen=True)
 class JournalPlan:
     """One FS document; ``destination`` set means a transfer. ``journaled``: SCM has its
-    journal; ``journal_posted``: that journal is posted."""
+    journal; ``journal_posted``: that journal is posted. ``units`` (line number -> unit
+    symbol) puts a line in another unit than its product's inventory unit; ``scm_lines``
+    (line number -> fields) changes SCM's line."""
 
     name: str
     kinds: tuple[str, ...]
@@ -43,6 +52,8 @@ class JournalPlan:
     journaled: bool = False
     journal_posted: bool = False
     day: str = "2024-02-05"
+    units: dict[int, str] = field(default_factory=dict)
+    scm_lines: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def transfer(self) -> bool:
@@ -80,6 +91,34 @@ _PLANS = (
     JournalPlan(
         "TRF-00103", ("transfer_not_posted",), (("P-1004", 1),), "MAIN", "SPARE", posted=False
     ),
+    JournalPlan(
+        "ADJ-00106",
+        ("adjustment_missing", "variant_line"),
+        (("T-3000-BLK-M", 2), ("P-1005", 1)),
+        "MAIN",
+    ),
+    JournalPlan(
+        "ADJ-00107",
+        ("variant_line", "variant_size_differs"),
+        (("T-3000-BLK-L", -1),),
+        "SPARE",
+        journaled=True,
+        scm_lines={1: {"ProductSizeId": "M"}},
+    ),
+    JournalPlan(
+        "TRF-00104",
+        ("transfer_missing", "variant_line"),
+        (("T-3000-BLK-M", 1),),
+        "MAIN",
+        destination="SPARE",
+    ),
+    JournalPlan(
+        "ADJ-00108",
+        ("not_inventory_unit",),
+        (("P-1002", 3), ("P-1007", 2)),
+        "MAIN",
+        units={2: "box"},  # P-1007 is stocked in ea, sold in boxes
+    ),
 )
 
 
@@ -92,13 +131,18 @@ def seed_inventory_journals(context: SeedContext, links: Links) -> None:
             for number, (product, quantity) in enumerate(plan.lines, start=1)
         }
         scm: dict[str, Any] | None = None
+        scm_lines = {
+            number: {**values, **plan.scm_lines.get(number, {})}
+            for number, values in expected_lines.items()
+        }
         if plan.journaled:
             sequences[plan.company] = sequences.get(plan.company, 0) + 1
             number = journal_number(plan.company, sequences[plan.company])
-            scm = _scm_journal(context, links, plan, number, expected_lines)
+            scm = _scm_journal(context, links, plan, number, scm_lines)
             entry["journal_number"] = number
         entry["scm"] = scm
-        entry.update(differences(entry["expected"], scm, expected_lines, dict(expected_lines)))
+        entry["held_back"] = any(not line["in_inventory_unit"] for line in entry["lines"])
+        entry.update(differences(entry["expected"], scm, expected_lines, scm_lines))
         for kind in plan.kinds:
             context.record(f"inventory_journals.{kind}", dict(entry))
 
@@ -106,22 +150,30 @@ def seed_inventory_journals(context: SeedContext, links: Links) -> None:
 def _expected_line(
     links: Links, plan: JournalPlan, product: str, quantity: float
 ) -> dict[str, Any]:
-    item = links.catalog.products[product].item_number
+    spec = links.catalog.products[product]
     if plan.destination is None:
         return {
-            "ItemNumber": item,
+            "ItemNumber": spec.item_number,
+            **spec.dimensions,
             "InventorySiteId": links.site(plan.company, plan.warehouse),
             "InventoryWarehouseId": plan.warehouse,
             "InventoryQuantity": float(quantity),
         }
     return {
-        "ItemNumber": item,
+        "ItemNumber": spec.item_number,
+        **_dimensions("Source", spec),
+        **_dimensions("Destination", spec),
         "SourceInventorySiteId": links.site(plan.company, plan.warehouse),
         "SourceWarehouseId": plan.warehouse,
         "DestinationInventorySiteId": links.site(plan.company, plan.destination),
         "DestinationWarehouseId": plan.destination,
         "InventoryQuantity": float(quantity),
     }
+
+
+def _dimensions(side: str, spec: ProductSpec) -> dict[str, str]:
+    """A transfer line's ``Source…``/``Destination…`` product dimensions."""
+    return {f"{side}{name}": value for name, value in spec.dimensions.items()}
 
 
 def _fs_document(context: SeedContext, links: Links, plan: JournalPlan) -> dict[str, Any]:
@@ -193,6 +245,7 @@ def _fs_line(
     parent = (
         "_msdyn_inventorytransfer_value" if plan.transfer else "_msdyn_inventoryadjustment_value"
     )
+    unit = plan.units.get(number, spec.inventory_unit)
     created = context.moment()
     line_id = context.sandbox.dataverse.insert(
         "msdyn_inventoryadjustmentproducts",
@@ -203,7 +256,7 @@ def _fs_line(
             "msdyn_name": f"{plan.name}-{number}",
             parent: document_id,
             "_msdyn_product_value": links.catalog.fs_products[product],
-            "_msdyn_unit_value": links.catalog.fs_units[spec.inventory_unit],
+            "_msdyn_unit_value": links.catalog.fs_units[unit],
             "msdyn_quantity": float(quantity),
             "_owningbusinessunit_value": context.sandbox.companies[plan.company],
             "createdon": created,
@@ -215,8 +268,11 @@ def _fs_line(
         "fs_id": line_id,
         "product_number": product,
         "item_number": spec.item_number,
+        "dimensions": {name: value for name, value in spec.dimensions.items() if value},
         "quantity": float(quantity),
-        "unit": spec.inventory_unit,
+        "unit": unit,
+        "inventory_unit": spec.inventory_unit,
+        "in_inventory_unit": unit == spec.inventory_unit,
     }
 
 

@@ -10,12 +10,14 @@ mapping the manifest's ``expected`` values follow:
   CurrencyCode, system status -> ExternalWorkOrderStatus, origin type WorkOrderIntegration,
   external project's number -> ProjectId ("" without one);
 - lines: LineCreationSequenceNumber = line order for products, line order x -1 for services;
-  ProductNumber, SalesUnitSymbol (the FS unit's name), SalesPrice (unit amount),
-  ShippingWarehouseId (products), ProjectId; OrderedSalesQuantity by the template's rule: the
-  estimate while the line is Estimated (products: and allocated) and the order is not Posted,
-  otherwise the used quantity (so an unallocated estimate syncs 0). Service quantities are
-  hours (FS durations are minutes); the demo catalog has no hour unit, so services are sold in
-  the service product's sales unit.
+  ProductNumber, SalesUnitSymbol (the FS unit's name), ShippingWarehouseId and ShippingSiteId
+  (the SCM site of that warehouse; products), ProjectId; OrderedSalesQuantity by the
+  template's rule: the estimate while the line is Estimated (products: and allocated) and the
+  order is not Posted, otherwise the used quantity (so an unallocated estimate syncs 0); the
+  same choice picks SalesPrice (estimated or used unit amount) and LineDiscountAmount
+  (estimated or used discount amount). Service quantities are hours (FS durations are
+  minutes); the demo catalog has no hour unit, so services are sold in the service product's
+  sales unit.
 
 Only orders that are neither Unscheduled nor Canceled and have externally maintained products
 only pass the template's filter. Orders with a project each name a project (company + number)
@@ -53,7 +55,9 @@ FILTERED_STATUSES = ("Unscheduled", "Canceled")
 
 @dataclass(frozen=True)
 class LinePlan:
-    """One FS line. Products count in their unit, services in hours. ``scm`` overrides the
+    """One FS line. Products count in their unit, services in hours. The estimate's unit
+    amount is the catalog price plus ``estimate_markup``; ``discount`` and
+    ``estimate_discount`` are the used and estimated discount amounts. ``scm`` overrides the
     SCM line's fields (``None``: SCM has no such line)."""
 
     order: int
@@ -64,6 +68,9 @@ class LinePlan:
     estimate: float = 0.0
     used: float = 0.0
     warehouse: str = "MAIN"
+    estimate_markup: float = 0.0
+    discount: float = 0.0
+    estimate_discount: float = 0.0
     scm: dict[str, Any] | None = field(default_factory=dict)
 
     @property
@@ -140,7 +147,10 @@ _PLANS = (
     WorkOrderPlan(
         "WO-00105",
         ("missing",),
-        (_product(1, "P-1005", estimate=2), _service(1, 60)),
+        (
+            _product(1, "P-1005", estimate=2, estimate_markup=1.25, estimate_discount=3),
+            _service(1, 60, estimate_discount=2.5, discount=7),
+        ),
         status="InProgress",
         in_scm=False,
     ),
@@ -233,6 +243,33 @@ _PLANS = (
         project="000104",
         in_scm=False,
     ),
+    WorkOrderPlan(
+        "WO-00117",
+        ("changed_line_discount",),
+        (  # discounts changed in FS after the order synced; used and estimated prices differ
+            _product(
+                1,
+                "P-1003",
+                status="Used",
+                estimate=2,
+                used=2,
+                discount=4.5,
+                estimate_discount=1,
+                scm={"LineDiscountAmount": 2.0},
+            ),
+            _product(
+                2,
+                "P-1004",
+                estimate=3,
+                estimate_markup=2.5,
+                discount=9,
+                estimate_discount=1.5,
+                scm={"LineDiscountAmount": 0.0},
+            ),
+            _service(1, 60, estimate_discount=10, scm={"LineDiscountAmount": 0.0}),
+        ),
+        status="InProgress",
+    ),
 )
 
 
@@ -285,16 +322,23 @@ def _currency(plan: WorkOrderPlan) -> str:
 
 
 def _expected_line(links: Links, plan: WorkOrderPlan, line: LinePlan) -> dict[str, Any]:
-    quantity = line.estimate if quantity_rule(plan, line) == "estimated" else line.used
+    estimated = quantity_rule(plan, line) == "estimated"
+    quantity = line.estimate if estimated else line.used
     spec = links.catalog.products.get(line.product)
     return {
         "ProductNumber": line.product,
         "OrderedSalesQuantity": float(round(quantity, 2)),
         "SalesUnitSymbol": spec.sales_unit if spec else "ea",
-        "SalesPrice": links.price(line.product),
+        "SalesPrice": _estimate_price(links, line) if estimated else links.price(line.product),
+        "LineDiscountAmount": float(line.estimate_discount if estimated else line.discount),
         "ShippingWarehouseId": "" if line.service else line.warehouse,
+        "ShippingSiteId": "" if line.service else links.site(plan.company, line.warehouse),
         "ProjectId": plan.project or "",
     }
+
+
+def _estimate_price(links: Links, line: LinePlan) -> float:
+    return round(links.price(line.product) + line.estimate_markup, 2)
 
 
 def _fs_work_order(
@@ -361,7 +405,9 @@ def _fs_line(
         "msdyn_linestatus": LINE_STATUSES[line.status],
         "msdyn_lineorder": line.order,
         "msdyn_unitamount": price,
-        "msdyn_estimateunitamount": price,
+        "msdyn_estimateunitamount": _estimate_price(links, line),
+        "msdyn_discountamount": float(line.discount),
+        "msdyn_estimatediscountamount": float(line.estimate_discount),
         "msdynce_headersystemstatus": STATUSES[plan.status],
         "msdynce_orderhasexternalmaintainedproductsonly": plan.external,
         "_transactioncurrencyid_value": currency,
@@ -438,7 +484,6 @@ def _scm_order(
                 "SalesOrderNumber": plan.number,
                 "LineCreationSequenceNumber": line.sequence,
                 "LineDescription": links.product_name(line.product),
-                "ShippingSiteId": "" if line.service else links.site(plan.company, line.warehouse),
                 "CurrencyCode": _currency(plan),
                 "SalesOrderLineStatus": header["SalesOrderStatus"],
                 "SalesOrderOriginType": "WorkOrderIntegration",
@@ -470,6 +515,10 @@ def _line_entry(
         "rule": quantity_rule(plan, line),
         "expected_quantity": expected["OrderedSalesQuantity"],
         "scm_quantity": None if scm is None else scm["OrderedSalesQuantity"],
+        "expected_price": expected["SalesPrice"],
+        "expected_discount": expected["LineDiscountAmount"],
+        "scm_discount": None if scm is None else scm["LineDiscountAmount"],
         "unit": expected["SalesUnitSymbol"],
         "warehouse_id": expected["ShippingWarehouseId"] or None,
+        "site_id": expected["ShippingSiteId"] or None,
     }

@@ -104,6 +104,21 @@ def test_rules_check_names_file_and_field(tmp_path: Path) -> None:
     assert f"{broken}:" in out and "actions.missing" in out and "'insert'" in out
 
 
+def test_rules_check_names_a_bad_check(tmp_path: Path) -> None:
+    shutil.copytree(default_rules_dir(), tmp_path, dirs_exist_ok=True)
+    broken = tmp_path / "adjustment_journal_lines.toml"
+    text = broken.read_text()
+    assert 'equals = "product._msdynce_inventoryunit_value"\n' in text
+    broken.write_text(text.replace("blocks = true\n", "blocks = true\nmin = 0\n"))
+    code, out = run("rules", "check", "--rules", str(tmp_path))
+    line = broken.read_text().splitlines().index("[[checks]]") + 1
+    flat = out.replace("\n", "")  # the console wraps long lines
+    assert code == 1
+    assert f"{broken}:{line}:" in flat and "rule 'adjustment_journal_lines'" in flat
+    assert "checks[0]" in flat and "check 'not_inventory_unit'" in flat
+    assert "exactly one of 'min'" in flat
+
+
 def test_help_documents_commands_and_exit_codes() -> None:
     code, out = run("--help")
     assert code == 0

@@ -30,6 +30,13 @@ JOURNAL_RULES = (
     "transfer_journal_lines",
 )
 FS_TO_SCM = WORK_ORDER_RULES + INVOICE_RULES + JOURNAL_RULES
+DIMENSIONS = (
+    "ProductColorId",
+    "ProductConfigurationId",
+    "ProductSizeId",
+    "ProductStyleId",
+    "ProductVersionId",
+)
 
 
 def writes(plan: Plan) -> list[Action]:
@@ -89,6 +96,9 @@ def test_work_order_filters_statuses_and_quantity_rules(world: Sandbox, first: P
             assert to["ProductNumber"] == line["product_number"]
             assert to["SalesUnitSymbol"] == line["unit"]
             assert (to["ShippingWarehouseId"] or None) == line["warehouse_id"]
+            assert (to.get("ShippingSiteId") or None) == line["site_id"]  # products only
+            assert to["SalesPrice"] == pytest.approx(line["expected_price"])
+            assert to["LineDiscountAmount"] == pytest.approx(line["expected_discount"])
     for entry in manifest(world, "work_orders.changed_header"):
         (update,) = of(entry)
         assert update.kind == "update" and update.rule == "work_orders"
@@ -103,6 +113,16 @@ def test_work_order_filters_statuses_and_quantity_rules(world: Sandbox, first: P
             for d in entry["differences"]
         }
         assert {line["rule"] for line in entry["lines"]} == {"estimated", "used"}
+    for entry in manifest(world, "work_orders.changed_line_discount"):
+        updates = {a.key["LineCreationSequenceNumber"]: a for a in of(entry)}
+        assert {(a.rule, a.kind) for a in updates.values()} == {
+            ("work_order_products", "update"),
+            ("work_order_services", "update"),
+        }
+        assert {line: a.changes for line, a in updates.items()} == {
+            d["line"]: {"LineDiscountAmount": {"from": d["scm"], "to": d["expected"]}}
+            for d in entry["differences"]
+        }
     for entry in manifest(world, "work_orders.line_missing"):
         (create,) = of(entry)
         assert create.kind == "create"
@@ -237,7 +257,39 @@ def test_inventory_journal_filters(world: Sandbox, first: Plan) -> None:
             assert [
                 (a.changes["ItemNumber"]["to"], a.changes["InventoryQuantity"]["to"]) for a in lines
             ] == [(line["item_number"], line["quantity"]) for line in entry["lines"]]
+            assert [planned_dimensions(a, entry) for a in lines] == [
+                line["dimensions"] for line in entry["lines"]
+            ]
             assert all(a.document == {"rule": header_rule, "action": header.id} for a in lines)
+    for entry in manifest(world, "inventory_journals.variant_size_differs"):
+        (changed,) = of(entry)  # journal lines are created, never changed: reported
+        assert (changed.rule, changed.kind, changed.finding) == (
+            "adjustment_journal_lines",
+            "report",
+            "changed",
+        )
+        assert changed.changes == {
+            d["field"]: {"from": d["scm"], "to": d["expected"]} for d in entry["differences"]
+        }
+    for entry in manifest(world, "inventory_journals.not_inventory_unit"):
+        header_rule, line_rule_name = journal_rules(entry)
+        found = {(a.rule, a.finding, a.key.get("LineNumber")) for a in of(entry)}
+        assert {a.kind for a in of(entry)} == {"report"}
+        assert found == {(header_rule, "incomplete_document", None)} | {
+            (
+                line_rule_name,
+                "no_header" if line["in_inventory_unit"] else "not_inventory_unit",
+                line["line"] if line["in_inventory_unit"] else str(line["line"]),
+            )
+            for line in entry["lines"]
+        }
+        (unit,) = [a for a in of(entry) if a.finding == "not_inventory_unit"]
+        assert "inventory unit" in (unit.message or "") and "not written" in (unit.message or "")
+    created = manifest(world, "inventory_journals.variant_line")
+    assert {e["type"] for e in created if e["journal_number"] is None} == {
+        "adjustment",
+        "transfer",
+    }  # variants among the missing documents above: created with their dimensions
     for kind in (
         "adjustment_in_sync",
         "transfer_in_sync",
@@ -247,6 +299,16 @@ def test_inventory_journal_filters(world: Sandbox, first: Plan) -> None:
     ):
         for entry in manifest(world, f"inventory_journals.{kind}"):
             assert of(entry) == [], (kind, entry["document"])
+
+
+def planned_dimensions(action: Action, entry: dict[str, Any]) -> dict[str, str]:
+    """The non-blank product dimensions a journal line create writes; a transfer's source
+    and destination dimensions must agree."""
+    sides = ("Source", "Destination") if entry["type"] == "transfer" else ("",)
+    written = [{name: action.changes[side + name]["to"] for name in DIMENSIONS} for side in sides]
+    assert all(values == written[0] for values in written)
+    assert all(value is not None for value in written[0].values())  # F&O's empty string
+    return {name: value for name, value in written[0].items() if value}
 
 
 # --- apply ---------------------------------------------------------------------------------
@@ -265,7 +327,14 @@ def test_apply_writes_documents_and_converges(
         a.id for a in first.actions if a.rule in FS_TO_SCM and a.kind == "report"
     }
 
-    for kind in ("missing", "changed_header", "changed_line_quantity", "line_missing", "in_sync"):
+    for kind in (
+        "missing",
+        "changed_header",
+        "changed_line_quantity",
+        "changed_line_discount",
+        "line_missing",
+        "in_sync",
+    ):
         for entry in manifest(world, f"work_orders.{kind}"):
             key = {"dataAreaId": entry["company"], "SalesOrderNumber": entry["work_order"]}
             (header,) = scm(world, "CDSSalesOrderHeaders", **key)
@@ -278,6 +347,9 @@ def test_apply_writes_documents_and_converges(
                 got = lines[line["line"]]
                 assert got["OrderedSalesQuantity"] == pytest.approx(line["expected_quantity"])
                 assert got["ProductNumber"] == line["product_number"]
+                assert got["SalesPrice"] == pytest.approx(line["expected_price"])
+                assert got["LineDiscountAmount"] == pytest.approx(line["expected_discount"])
+                assert (got["ShippingSiteId"] or None) == line["site_id"]
     for kind in ("missing", "changed_header", "changed_line_quantity", "line_missing"):
         for entry in manifest(world, f"agreement_invoices.{kind}"):
             key = {"dataAreaId": entry["company"], "ExternalInvoiceId": entry["invoice_number"]}
@@ -331,7 +403,7 @@ def _check_journals(world: Sandbox) -> None:
             journals = scm(
                 world, headers, dataAreaId=entry["company"], Description=entry["document"]
             )
-            if entry["post_status"] != 2:
+            if entry["post_status"] != 2 or entry["held_back"]:
                 assert journals == [], entry["document"]
                 continue
             (journal,) = journals
@@ -345,12 +417,27 @@ def _check_journals(world: Sandbox) -> None:
             assert got == [(x["line"], x["item_number"], x["quantity"]) for x in entry["lines"]]
             warehouse = "SourceWarehouseId" if transfer else "InventoryWarehouseId"
             assert {r[warehouse] for r in lines} == {entry["warehouse_id"]}
+            _check_dimensions(entry, lines)
     descriptions = Counter(
         (row["dataAreaId"], row["Description"])
         for name in ("InventoryAdjustmentJournalHeaders", "InventoryTransferJournalHeaders")
         for row in world.fno.rows(name)
     )
     assert max(descriptions.values()) == 1
+
+
+def _check_dimensions(entry: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """SCM's lines carry the FS lines' variant dimensions (a reported difference stays)."""
+    prefixes = ("Source", "Destination") if entry["type"] == "transfer" else ("",)
+    by_number = {row["LineNumber"]: row for row in lines}
+    for line in entry["lines"]:
+        expected = {name: line["dimensions"].get(name, "") for name in DIMENSIONS}
+        expected.update(
+            {d["field"]: d["scm"] for d in entry["differences"] if d["line"] == line["line"]}
+        )
+        row = by_number[line["line"]]
+        for prefix in prefixes:
+            assert {name: row[prefix + name] for name in DIMENSIONS} == expected
 
 
 def test_updates_send_only_changed_fields_with_the_etag(
@@ -435,9 +522,9 @@ def test_a_document_with_a_line_that_cannot_be_written_is_held_back_whole(
 ) -> None:
     """An FS line whose product SCM has not released cannot become a journal line: the
     journal is not created without it (no partial documents), and the findings say why."""
-    (entry,) = [
+    entry = next(
         e for e in manifest(world, "inventory_journals.adjustment_missing") if len(e["lines"]) > 1
-    ]
+    )
     blocked, *others = entry["lines"]
     world.fno.delete(
         "CDSReleasedDistinctProducts",

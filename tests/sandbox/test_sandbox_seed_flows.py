@@ -90,6 +90,7 @@ FLOW_KINDS = {
             "missing",
             "changed_header",
             "changed_line_quantity",
+            "changed_line_discount",
             "line_missing",
             "line_extra",
             "filtered_out",
@@ -122,6 +123,9 @@ FLOW_KINDS = {
             "transfer_missing",
             "transfer_not_posted",
             "journal_posted",
+            "variant_line",
+            "variant_size_differs",
+            "not_inventory_unit",
         )
     ),
 }

@@ -23,6 +23,13 @@ WO_STATUS = {
     690970005: "ClosedCanceled",
 }
 UNSCHEDULED, POSTED_WO, CANCELED = 690970000, 690970004, 690970005
+DIMENSIONS = (
+    "ProductColorId",
+    "ProductConfigurationId",
+    "ProductSizeId",
+    "ProductStyleId",
+    "ProductVersionId",
+)
 ESTIMATED = 690970000
 FS_TO_SCM_TABLES = (
     "accounts",
@@ -114,6 +121,9 @@ def test_every_case_is_planted(world: Sandbox) -> None:
             "transfer_missing",
             "transfer_not_posted",
             "journal_posted",
+            "variant_line",
+            "variant_size_differs",
+            "not_inventory_unit",
         )
     }
     assert all(world.seed_manifest[kind] for kind in kinds)
@@ -158,20 +168,42 @@ def expected_order(world: Sandbox, order: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def expected_order_lines(world: Sandbox, order: dict[str, Any]) -> dict[int, float]:
-    """LineCreationSequenceNumber -> OrderedSalesQuantity by the estimated/used rule."""
+def expected_order_lines(world: Sandbox, order: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """LineCreationSequenceNumber -> quantity, unit price and discount by the estimated/used
+    rule (services in hours), and a product line's shipping site (its warehouse's SCM site)."""
     posted = order["msdyn_systemstatus"] == POSTED_WO
-    lines: dict[int, float] = {}
+    lines: dict[int, dict[str, Any]] = {}
     workorder = order["msdyn_workorderid"]
     for row in by(world, "msdyn_workorderproducts", _msdyn_workorder_value=workorder):
         estimated = row["msdyn_linestatus"] == ESTIMATED and row["msdyn_allocated"] and not posted
         quantity = row["msdyn_estimatequantity"] if estimated else row["msdyn_quantity"]
-        lines[row["msdyn_lineorder"]] = quantity
+        warehouse = lookup(world, "msdyn_warehouses", row["_msdyn_warehouse_value"], "msdyn_name")
+        (site,) = [
+            w["OperationalSiteId"]
+            for w in world.fno.rows("Warehouses")
+            if w["WarehouseId"] == warehouse and w["dataAreaId"] == company_of(world, row)
+        ]
+        lines[row["msdyn_lineorder"]] = {
+            "OrderedSalesQuantity": quantity,
+            **_amounts(row, estimated),
+            "ShippingSiteId": site,
+        }
     for row in by(world, "msdyn_workorderservices", _msdyn_workorder_value=workorder):
         estimated = row["msdyn_linestatus"] == ESTIMATED and not posted
         minutes = row["msdyn_estimateduration"] if estimated else row["msdyn_duration"]
-        lines[-row["msdyn_lineorder"]] = round(minutes / 60, 2)
+        lines[-row["msdyn_lineorder"]] = {
+            "OrderedSalesQuantity": round(minutes / 60, 2),
+            **_amounts(row, estimated),
+        }
     return lines
+
+
+def _amounts(row: dict[str, Any], estimated: bool) -> dict[str, float]:
+    prefix = "msdyn_estimate" if estimated else "msdyn_"
+    return {
+        "SalesPrice": row[prefix + "unitamount"],
+        "LineDiscountAmount": row[prefix + "discountamount"],
+    }
 
 
 def passes_filter(order: dict[str, Any]) -> bool:
@@ -192,8 +224,13 @@ def test_work_orders_are_what_the_manifest_says(world: Sandbox) -> None:
         assert passes_filter(order) is entry["passes_filter"]
         expected = expected_order(world, order)
         assert expected == entry["expected"]
-        quantities = expected_order_lines(world, order)
+        expected_lines = expected_order_lines(world, order)
+        quantities = {n: line["OrderedSalesQuantity"] for n, line in expected_lines.items()}
         assert {line["line"]: line["expected_quantity"] for line in entry["lines"]} == quantities
+        assert {
+            line["line"]: (line["expected_price"], line["expected_discount"])
+            for line in entry["lines"]
+        } == {n: (v["SalesPrice"], v["LineDiscountAmount"]) for n, v in expected_lines.items()}
         key = {"dataAreaId": entry["company"], "SalesOrderNumber": entry["work_order"]}
         headers = scm(world, "CDSSalesOrderHeaders", **key)
         assert bool(headers) is (entry["scm"] is not None)
@@ -205,18 +242,28 @@ def test_work_orders_are_what_the_manifest_says(world: Sandbox) -> None:
             name for name, value in expected.items() if headers and headers[0][name] != value
         }
         changed_lines = {
-            number
-            for number, quantity in quantities.items()
-            if number in lines and lines[number]["OrderedSalesQuantity"] != quantity
+            (number, name)
+            for number, values in expected_lines.items()
+            for name, value in values.items()
+            if number in lines and lines[number][name] != value
         }
         missing = sorted(set(quantities) - set(lines)) if headers else []
         extra = sorted(set(lines) - set(quantities))
         assert {d["field"] for d in entry["differences"] if d["line"] is None} == changed
-        assert {d["line"] for d in entry["differences"] if d["line"] is not None} == changed_lines
+        assert {
+            (d["line"], d["field"]) for d in entry["differences"] if d["line"] is not None
+        } == changed_lines
         assert (entry["missing_lines"], entry["extra_lines"]) == (missing, extra)
         header = headers[0] if headers else None
         _check_work_order_kind(kind, entry, order, header, changed, changed_lines, missing, extra)
-    assert seen >= {"in_sync", "missing", "invoiced_frozen", "with_project", "filtered_out"}
+    assert seen >= {
+        "in_sync",
+        "missing",
+        "invoiced_frozen",
+        "with_project",
+        "filtered_out",
+        "changed_line_discount",
+    }
 
 
 def _check_work_order_kind(
@@ -225,7 +272,7 @@ def _check_work_order_kind(
     order: dict[str, Any],
     header: dict[str, Any] | None,
     changed: set[str],
-    changed_lines: set[int],
+    changed_lines: set[tuple[int, str]],
     missing: list[int],
     extra: list[int],
 ) -> None:
@@ -242,6 +289,12 @@ def _check_work_order_kind(
         assert changed and not (changed_lines or missing or extra)
     if kind == "changed_line_quantity":
         assert changed_lines and not (changed or missing or extra)
+        assert {name for _, name in changed_lines} == {"OrderedSalesQuantity"}
+        assert {line["rule"] for line in entry["lines"]} == {"estimated", "used"}
+    if kind == "changed_line_discount":
+        assert changed_lines and not (changed or missing or extra)
+        assert {name for _, name in changed_lines} == {"LineDiscountAmount"}
+        assert {line["type"] for line in entry["lines"]} == {"product", "service"}
         assert {line["rule"] for line in entry["lines"]} == {"estimated", "used"}
     if kind == "line_missing":
         assert missing and not (changed or changed_lines or extra)
@@ -346,6 +399,13 @@ def test_inventory_documents_are_what_the_manifest_says(world: Sandbox) -> None:
         assert sorted(row["msdyn_quantity"] for row in fs_lines) == sorted(
             line["quantity"] for line in entry["lines"]
         )
+        units = fs_line_units(world, fs_lines)
+        assert units == {
+            line["product_number"]: (line["unit"], line["inventory_unit"])
+            for line in entry["lines"]
+        }
+        dimensions = released_dimensions(world, entry["company"], list(units))
+        assert dimensions == {line["product_number"]: line["dimensions"] for line in entry["lines"]}
         headers_set = (
             "InventoryTransferJournalHeaders" if transfer else ("InventoryAdjustmentJournalHeaders")
         )
@@ -364,6 +424,50 @@ def test_inventory_documents_are_what_the_manifest_says(world: Sandbox) -> None:
             _check_journal_lines(world, entry, transfer)
         if kind == "journal_posted":
             assert journals[0]["IsPosted"] == "Yes"
+        if kind == "variant_line":
+            assert any(dimensions.values()) and entry["post_status"] == 2
+        if kind == "variant_size_differs":
+            (line,) = scm(world, "InventoryAdjustmentJournalEntriesV2", **_journal(entry))
+            (difference,) = entry["differences"]
+            assert difference["field"] == "ProductSizeId"
+            assert line["ProductSizeId"] == difference["scm"]
+            assert (
+                dimensions[entry["lines"][0]["product_number"]]["ProductSizeId"]
+                == (difference["expected"])
+            )
+        held_back = any(unit != inventory for unit, inventory in units.values())
+        assert held_back is entry["held_back"] is (kind == "not_inventory_unit")
+        if held_back:
+            assert entry["post_status"] == 2 and not journals
+
+
+def _journal(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"dataAreaId": entry["company"], "JournalNumber": entry["journal_number"]}
+
+
+def fs_line_units(world: Sandbox, lines: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Product number -> (the line's FS unit, the product's inventory unit), by name."""
+    found = {}
+    for row in lines:
+        product = world.dataverse.get("products", row["_msdyn_product_value"])
+        assert product is not None
+        unit = lookup(world, "uoms", row["_msdyn_unit_value"], "name")
+        inventory = lookup(world, "uoms", product["_msdynce_inventoryunit_value"], "name")
+        found[product["productnumber"]] = (unit, inventory)
+    return found
+
+
+def released_dimensions(
+    world: Sandbox, company: str, products: list[str]
+) -> dict[str, dict[str, str]]:
+    """Product number -> its non-blank SCM product dimensions."""
+    found = {}
+    for number in products:
+        row = one(
+            scm(world, "CDSReleasedDistinctProducts", dataAreaId=company, ProductNumber=number)
+        )
+        found[number] = {name: row[name] for name in DIMENSIONS if row[name]}
+    return found
 
 
 def _check_journal_lines(world: Sandbox, entry: dict[str, Any], transfer: bool) -> None:
@@ -374,6 +478,13 @@ def _check_journal_lines(world: Sandbox, entry: dict[str, Any], transfer: bool) 
     got = sorted((r["LineNumber"], r["ItemNumber"], r["InventoryQuantity"]) for r in rows)
     want = [(line["line"], line["item_number"], line["quantity"]) for line in entry["lines"]]
     assert got == want
+    prefixes = ("Source", "Destination") if transfer else ("",)
+    by_number = {row["LineNumber"]: row for row in rows}
+    for line in entry["lines"]:
+        row = by_number[line["line"]]
+        for prefix in prefixes:
+            for name, value in line["dimensions"].items():
+                assert row[prefix + name] == value
     for row in rows:
         if transfer:
             assert row["SourceWarehouseId"] == entry["warehouse_id"]
@@ -428,6 +539,9 @@ def test_reading_the_new_tables_over_http(dataverse: httpx.Client, sandbox: Sand
         "ADJ-00102",
         "ADJ-00103",
         "ADJ-00104",
+        "ADJ-00106",
+        "ADJ-00107",
+        "ADJ-00108",
     }
     assert {
         row["msdynce_poststatus@OData.Community.Display.V1.FormattedValue"] for row in posted
@@ -510,11 +624,11 @@ def test_client_style_repair_of_missing_documents(fno: httpx.Client, sandbox: Sa
             "SalesUnitSymbol": line["unit"],
         }
         operations.append(operation("POST", "CDSSalesOrderLinesV2", body, str(index)))
-    (adjustment,) = [
+    adjustment = next(
         e
         for e in sandbox.seed_manifest["inventory_journals.adjustment_missing"]
         if e["company"] == "usmf"
-    ]
+    )
     journal = [
         operation(
             "POST",

@@ -294,6 +294,10 @@ def _source_field(mapped: FieldMap, index: int, scope: _Scope) -> list[str]:
             f"false AS p{index}",
         ]
     raw = _chosen(mapped, scope)
+    if mapped.default is not None:
+        blank = f"CAST({raw} AS VARCHAR) = ''" if mapped.compare == "text" else "false"
+        default = _literal(mapped.default)
+        raw = f"(CASE WHEN {raw} IS NULL OR {blank} THEN {default} ELSE {raw} END)"
     value = raw
     unmapped = "false"
     if mapped.map:

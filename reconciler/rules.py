@@ -249,7 +249,9 @@ class FieldMap(_Model):
     ``map`` translates source values (e.g. enum names to option-set numbers); ``decimals``
     is the precision the target stores (the source is rounded to it, and a rounding
     larger than ``tolerance`` is a finding); ``adjust`` marks the quantity an ``adjust``
-    action moves; ``link`` writes the field as that link's lookup instead of a value.
+    action moves; ``link`` writes the field as that link's lookup instead of a value;
+    ``default`` stands in for a blank source value (FS leaves a discount empty where F&O's
+    non-nullable decimal holds 0).
     """
 
     target: str = Field(pattern=_REF)
@@ -265,6 +267,7 @@ class FieldMap(_Model):
     required: bool = False
     adjust: bool = False
     link: str | None = Field(default=None, pattern=_NAME)
+    default: Scalar | None = None
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldMap:
@@ -292,6 +295,12 @@ class FieldMap(_Model):
                 raise ValueError("only the last 'choose' entry may leave out 'when'")
         if self.required and self.value is not None:
             raise ValueError("'required' applies to a source, not to a constant")
+        if self.default is not None and (self.value is not None or self.required):
+            raise ValueError(
+                "'default' stands in for a blank source value: not with 'value' or 'required'"
+            )
+        if self.default is not None and not _value_fits(self.default, self.compare):
+            raise ValueError(f"default {self.default!r} is not a {self.compare}")
         if self.value is not None and not _value_fits(self.value, self.compare):
             raise ValueError(f"constant {self.value!r} is not a {self.compare}")
         for mapped in self.map.values():

@@ -406,8 +406,9 @@ def _fs_line(
         "msdyn_lineorder": line.order,
         "msdyn_unitamount": price,
         "msdyn_estimateunitamount": _estimate_price(links, line),
-        "msdyn_discountamount": float(line.discount),
-        "msdyn_estimatediscountamount": float(line.estimate_discount),
+        # FS leaves a discount empty when there is none (SCM's amount is 0 then)
+        "msdyn_discountamount": float(line.discount) or None,
+        "msdyn_estimatediscountamount": float(line.estimate_discount) or None,
         "msdynce_headersystemstatus": STATUSES[plan.status],
         "msdynce_orderhasexternalmaintainedproductsonly": plan.external,
         "_transactioncurrencyid_value": currency,

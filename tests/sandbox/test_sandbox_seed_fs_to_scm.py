@@ -202,7 +202,7 @@ def _amounts(row: dict[str, Any], estimated: bool) -> dict[str, float]:
     prefix = "msdyn_estimate" if estimated else "msdyn_"
     return {
         "SalesPrice": row[prefix + "unitamount"],
-        "LineDiscountAmount": row[prefix + "discountamount"],
+        "LineDiscountAmount": row[prefix + "discountamount"] or 0.0,  # the rule's default
     }
 
 

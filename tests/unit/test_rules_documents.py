@@ -219,6 +219,18 @@ def test_line_rule_mistakes(tmp_path: Path, old: str, new: str, pattern: str) ->
             '[[fields]]\nsource = "msdyn_systemstatus"',
             r"'required' applies to a source, not to a constant",
         ),
+        (
+            '[[fields]]\nsource = "msdyn_systemstatus"',
+            '[[fields]]\ntarget = "InvoiceDate"\nsource = "x"\nrequired = true\ndefault = "y"\n'
+            '[[fields]]\nsource = "msdyn_systemstatus"',
+            r"'default' stands in for a blank source value: not with 'value' or 'required'",
+        ),
+        (
+            '[[fields]]\nsource = "msdyn_systemstatus"',
+            '[[fields]]\ntarget = "Amount"\nsource = "x"\ncompare = "number"\ndefault = "none"\n'
+            '[[fields]]\nsource = "msdyn_systemstatus"',
+            r"default 'none' is not a number",
+        ),
     ],
 )
 def test_header_rule_mistakes(tmp_path: Path, old: str, new: str, pattern: str) -> None:

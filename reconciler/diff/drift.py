@@ -6,9 +6,8 @@ shaped into actions by ``shape.py``, reading columns by position.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 
 import duckdb
 
@@ -18,6 +17,7 @@ from reconciler.plan import Action, id_prefix
 from reconciler.prepare import shown_columns
 from reconciler.rules import FieldMap, Rule
 from reconciler.sql import literal
+from reconciler.tables import NUMBER_TYPE
 
 __all__ = ["differs", "drift_actions"]
 
@@ -38,23 +38,9 @@ def drift_actions(
     columns = [item[0] for item in cursor.description or ()]
     shaper = Shaper(sides.rule, columns, companies, sides.header.rule if sides.header else None)
     actions: list[Action] = []
-    with _collector_paused():
-        for batch in _batches(cursor):
-            actions.extend(shaper.shape(batch))
+    for batch in _batches(cursor):
+        actions.extend(shaper.shape(batch))
     return actions
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Shaping allocates a hundred thousand small dicts and makes no reference cycles; the
-    cyclic collector would rescan them all again and again (a third of the time at 10M)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _batches(cursor: duckdb.DuckDBPyConnection) -> Iterator[list[tuple[object, ...]]]:
@@ -209,12 +195,11 @@ def drift_sql(sides: Sides, *, claimed: bool = True, taken: bool = False) -> str
     """
     rule = sides.rule
     compared = [differs(m, i) for i, m in enumerate(rule.fields)]
-    narrow = [
-        "s._row AS s_row",
-        "t._row AS t_row",
-        "t._excluded AS t_excluded",
-        "coalesce(s._incomplete, false) AS s_incomplete",
-    ]
+    narrow = ["s._row AS s_row", "t._row AS t_row"]
+    if rule.source.excluded:
+        narrow.append("t._excluded AS t_excluded")
+    if sides.lines:
+        narrow.append("coalesce(s._incomplete, false) AS s_incomplete")
     narrow += [
         f"{_out(m, f's.f{i}')} AS s_f{i}, {_out(m, f't.f{i}')} AS t_f{i}, {d} AS d{i}"
         for i, (m, d) in enumerate(zip(rule.fields, compared, strict=True))
@@ -233,7 +218,7 @@ def drift_sql(sides: Sides, *, claimed: bool = True, taken: bool = False) -> str
             FROM s FULL OUTER JOIN t ON s._kh = t._kh{header_joins}
             WHERE {_differs_where(sides, compared, bool(header_joins))}
         )
-        SELECT *, {", ".join(_id_columns(rule))} FROM (
+        SELECT *, {", ".join(_id_columns(sides))} FROM (
             SELECT {", ".join(_fetched_columns(rule))}
             FROM d LEFT JOIN {sides.source} AS s ON s.rowid = d.s_row
                 LEFT JOIN {sides.target} AS t ON t.rowid = d.t_row
@@ -274,9 +259,10 @@ def _fetched_columns(rule: Rule) -> list[str]:
         "coalesce(s._company, t._company) AS company",
         "d.s_row IS NOT NULL AS in_source",
         "d.t_row IS NOT NULL AS in_target",
-        "coalesce(t._frozen, false) AS t_frozen",
         "d.* EXCLUDE (s_row, t_row)",
     ]
+    if rule.target.frozen_when:
+        columns.append("coalesce(t._frozen, false) AS t_frozen")
     for alias, side in (("s", "source"), ("t", "target")):
         for position, name in enumerate(shown_columns(rule, side)):
             shown = f"json_extract_string({alias}._show, '$[{position}]')"
@@ -284,38 +270,45 @@ def _fetched_columns(rule: Rule) -> list[str]:
     return columns
 
 
-def _id_columns(rule: Rule) -> list[str]:
+def _id_columns(sides: Sides) -> list[str]:
     """Action ids, made in SQL: ``id_missing`` and ``id_orphan`` for the kind the rule gives
-    those rows, and one column per kind a changed row can produce."""
-    missing = rule.actions.missing
-    orphan = rule.actions.orphan
+    those rows, and one column per kind a changed row can produce; none for kinds the rule
+    cannot produce (no frozen documents, no exclusions, ...)."""
+    rule = sides.rule
+    missing, orphan, changed = rule.actions.missing, rule.actions.orphan, rule.actions.changed
+    header = sides.header.rule if sides.header else None
+    frozen = bool(rule.target.frozen_when or (header and header.target.frozen_when))
     kinds = {
         "id_missing": (
+            missing != "ignore",
             "t",
             "s",
             *(("report", "missing") if missing == "report" else (missing, None)),
         ),
-        "id_orphan": ("s", "t", *(("report", "orphan") if orphan == "report" else (orphan, None))),
-        "id_adjust": ("", "s", "adjust", None),
-        "id_update": ("", "s", "update", None),
-        "id_changed": ("", "s", "report", "changed"),
-        "id_frozen": ("t", "s", "report", "frozen"),
-        "id_incomplete": ("t", "s", "report", "incomplete_document"),
-        "id_excluded": ("s", "t", "report", "excluded"),
+        "id_orphan": (
+            orphan != "ignore",
+            "s",
+            "t",
+            *(("report", "orphan") if orphan == "report" else (orphan, None)),
+        ),
+        "id_adjust": (changed == "adjust", "", "s", "adjust", None),
+        "id_update": (changed == "update", "", "s", "update", None),
+        "id_changed": (True, "", "s", "report", "changed"),  # fields the rule cannot write
+        "id_frozen": (frozen, "t", "s", "report", "frozen"),
+        "id_incomplete": (bool(sides.lines), "t", "s", "report", "incomplete_document"),
+        "id_excluded": (bool(rule.source.excluded), "s", "t", "report", "excluded"),
     }
+    present = {"s": "in_source", "t": "in_target"}
     columns = []
-    for name, (absent, side, kind, finding) in kinds.items():
+    for name, (possible, absent, side, kind, finding) in kinds.items():
+        if not possible:
+            continue
         made = id_sql(id_prefix(rule.name, kind, finding), side, len(rule.keys))
-        present = {"s": "in_source", "t": "in_target"}
         when = f"NOT {present[absent]}" if absent else "in_source AND in_target"
         if name == "id_frozen":  # a missing line of a frozen document, or a changed row
             when = "in_source"
         columns.append(f"CASE WHEN {when} THEN {made} END AS {name}")
     return columns
-
-
-def _kind_or_finding(kind: str, finding: str) -> tuple[str, str | None]:
-    return ("report", finding) if kind == "report" else (kind, None)
 
 
 def id_sql(prefix: str, side: str, keys: int) -> str:
@@ -342,7 +335,15 @@ def _zero_adjust(rule: Rule) -> str:
     if rule.actions.missing != "adjust":
         return "false"
     index, mapped = next((i, m) for i, m in enumerate(rule.fields) if m.adjust)
-    return f"coalesce(abs(s.f{index}) <= {mapped.tolerance!r} + 1e-9, true)"
+    return f"coalesce(abs(s.f{index}) <= {tolerance(mapped)}, true)"
+
+
+def tolerance(mapped: FieldMap) -> str:
+    """The field's tolerance as an exact decimal: snapshot numbers are exact decimals, and
+    comparing them to a double would convert every one of them (a third of the join's time
+    at 10M rows)."""
+    exact = format(Decimal(repr(mapped.tolerance)), "f")
+    return f"CAST('{exact}' AS {NUMBER_TYPE})"
 
 
 def differs(mapped: FieldMap, index: int) -> str:
@@ -351,7 +352,7 @@ def differs(mapped: FieldMap, index: int) -> str:
     if mapped.compare == "date":
         return f"{s} IS DISTINCT FROM {t}"
     if mapped.compare == "number":
-        return f"coalesce(abs({s} - {t}) > {mapped.tolerance!r} + 1e-9, {s} IS DISTINCT FROM {t})"
+        return f"coalesce(abs({s} - {t}) > {tolerance(mapped)}, {s} IS DISTINCT FROM {t})"
     if mapped.compare == "boolean":
         return f"coalesce({s}, false) <> coalesce({t}, false)"
     return f"coalesce(CAST({s} AS VARCHAR), '') <> coalesce(CAST({t} AS VARCHAR), '')"

@@ -100,15 +100,16 @@ class Shaper:
             at["in_target"],
         )
         self._id, self._etag = at["_id"], at["_etag"]
-        self._frozen, self._excluded = at["t_frozen"], at["t_excluded"]
-        self._incomplete = at["s_incomplete"]
+        # columns a rule cannot use are left out of its query: None here
+        self._frozen, self._excluded = at.get("t_frozen"), at.get("t_excluded")
+        self._incomplete = at.get("s_incomplete")
         self._header_columns = (
             (at["h_id"], at["h_frozen"], at["h_in_target"]) if "h_id" in at else None
         )
         self._numbers = {key.target: key.compare == "number" for key in rule.keys}
         self._key_parts = [(key.target, key.compare == "number") for key in rule.keys]
         self._with_company = bool(rule.source.company)
-        self._ids = {name: at[name] for name in IDS}
+        self._ids = {name: at[name] for name in IDS if name in at}
         self._key_names = [key.target for key in rule.keys]
         self._source_keys = [at[f"s_o{i}"] for i in range(len(rule.keys))]
         self._target_keys = [at[f"t_o{i}"] for i in range(len(rule.keys))]
@@ -162,7 +163,7 @@ class Shaper:
                 self._finding(row, "id_frozen", company, values, message, planned, "frozen")
             )
             return
-        if row[self._incomplete] and kind == "create":
+        if _flag(row, self._incomplete) and kind == "create":
             message = (
                 f"{describe(self._key_names, values)}{in_company(company)} is not created in "
                 f"SCM {rule.target.entity}: some of its lines cannot be written yet (see the "
@@ -202,7 +203,7 @@ class Shaper:
     def _orphan(self, row: Row, company: str, actions: list[Action]) -> None:
         rule = self._rule
         values = self._key_values(row, self._target_keys)
-        excluded = row[self._excluded]
+        excluded = None if self._excluded is None else row[self._excluded]
         if excluded is not None:
             exclusion = rule.source.excluded[int(excluded)]
             message = (
@@ -232,9 +233,10 @@ class Shaper:
         rule = self._rule
         values = self._key_values(row, self._source_keys)
         differing = [field for field in self._fields if row[field.differs]]
-        if row[self._frozen] or self._header_frozen(row):
+        own_frozen = _flag(row, self._frozen)
+        if own_frozen or self._header_frozen(row):
             frozen_changes = self._from_to(row, differing)
-            if row[self._frozen]:
+            if own_frozen:
                 when = conditions_text(rule.target.frozen_when)
                 frozen = f"SCM {rule.target.entity} is frozen ({when})"
             else:
@@ -406,6 +408,11 @@ def _number(value: Any) -> Any:
         return None
     number = float(value)
     return int(number) if number.is_integer() else number
+
+
+def _flag(row: Row, position: int | None) -> bool:
+    """A flag column's value; a column the rule's query leaves out is false."""
+    return position is not None and bool(row[position])
 
 
 def _colon(text: str) -> str:

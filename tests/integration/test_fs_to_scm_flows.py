@@ -19,6 +19,7 @@ from reconciler.connectors.fno import FnoConnector
 from reconciler.plan import Action, Plan
 from reconciler.rules import RuleSet
 from reconciler.sandbox import Sandbox
+from reconciler.sandbox.seed_catalog import DIMENSIONS
 from tests.integration.flows import apply_now, manifest, plan_now
 
 WORK_ORDER_RULES = ("work_orders", "work_order_products", "work_order_services")
@@ -30,13 +31,6 @@ JOURNAL_RULES = (
     "transfer_journal_lines",
 )
 FS_TO_SCM = WORK_ORDER_RULES + INVOICE_RULES + JOURNAL_RULES
-DIMENSIONS = (
-    "ProductColorId",
-    "ProductConfigurationId",
-    "ProductSizeId",
-    "ProductStyleId",
-    "ProductVersionId",
-)
 
 
 def writes(plan: Plan) -> list[Action]:

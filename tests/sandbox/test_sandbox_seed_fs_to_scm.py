@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.sandbox import Sandbox, SandboxConfig, start
 from reconciler.sandbox.schema import DATAVERSE_TABLES
+from reconciler.sandbox.seed_catalog import DIMENSIONS
 from tests.sandbox.batch_body import batch, changeset, operation, parts
 from tests.sandbox.conftest import service_client
 
@@ -23,13 +24,6 @@ WO_STATUS = {
     690970005: "ClosedCanceled",
 }
 UNSCHEDULED, POSTED_WO, CANCELED = 690970000, 690970004, 690970005
-DIMENSIONS = (
-    "ProductColorId",
-    "ProductConfigurationId",
-    "ProductSizeId",
-    "ProductStyleId",
-    "ProductVersionId",
-)
 ESTIMATED = 690970000
 FS_TO_SCM_TABLES = (
     "accounts",

@@ -16,6 +16,7 @@ from reconciler.errors import RuleError
 from reconciler.plan import Action, Plan
 from reconciler.planner import make_plan
 from reconciler.rules import default_rules_dir, load_rules
+from reconciler.sandbox.seed_catalog import DIMENSIONS
 from reconciler.severity import severity_for
 from reconciler.snapshot import take_snapshot
 from tests.unit.conftest import BU_USMF
@@ -26,13 +27,6 @@ POSTED = "msdynce_poststatus eq 2"
 ADJUSTMENT_LINES = "_msdyn_inventoryadjustment_value ne null"
 RULE_FILES = ("adjustment_journals.toml", "adjustment_journal_lines.toml")
 EA, BOX = "uom-ea", "uom-box"
-DIMENSIONS = (
-    "ProductColorId",
-    "ProductConfigurationId",
-    "ProductSizeId",
-    "ProductStyleId",
-    "ProductVersionId",
-)
 
 ONHAND = (default_rules_dir() / "onhand.toml").read_text()
 MIN_CHECK = 'source = "OnHandQuantity"\nmin = 0\n'

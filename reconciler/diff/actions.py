@@ -17,6 +17,7 @@ __all__ = [
     "json_number",
     "key_of",
     "system_name",
+    "typed_keys",
 ]
 
 
@@ -59,6 +60,22 @@ def json_number(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def typed_keys(rule: Rule, names: Sequence[str], values: Sequence[Any]) -> list[Any]:
+    """Key values as findings show them: number keys (a line number) as numbers, not the
+    canonical text the snapshot joins on."""
+    return [
+        _number_key(value) if rule.key_kind(name) == "number" else value
+        for name, value in zip(names, values, strict=True)
+    ]
+
+
+def _number_key(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    number = float(value)
+    return int(number) if number.is_integer() else number
 
 
 def key_of(rule: Rule, company: str, key_values: Sequence[Any]) -> dict[str, Any]:

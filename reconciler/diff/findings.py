@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from reconciler.diff.actions import describe, finding, in_company, system_name
+from reconciler.diff.actions import describe, finding, in_company, system_name, typed_keys
 from reconciler.diff.drift import clean_target, differs
 from reconciler.diff.sides import Sides
 from reconciler.plan import Action
@@ -76,11 +76,12 @@ def key_findings(con: duckdb.DuckDBPyConnection, sides: Sides, side: str) -> lis
         ).fetchall()
     ]
     originals = ", ".join(f"min(o{i})" for i in range(len(names)))
-    for company, count, *values in con.execute(
+    for company, count, *texts in con.execute(
         f"SELECT _company, count(*), {originals} FROM {table} "
         f"WHERE {sides.scope(side)} AND NOT _blank AND _dup "
         f"GROUP BY _company, {', '.join(sides.keys)} ORDER BY ALL"
     ).fetchall():
+        values = typed_keys(rule, [key.target for key in rule.keys], texts)
         shown = describe(names, values)
         findings.append(
             finding(
@@ -168,10 +169,11 @@ def row_findings(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Action]:
     originals = ", ".join(f"o{i}" for i in range(len(names)))
     findings = []
     for flag, value_column, name, message in flags:
-        for company, value, *values in con.execute(
+        for company, value, *texts in con.execute(
             f"SELECT _company, {value_column}, {originals} FROM {sides.source} "
             f"WHERE {sides.scope('source')} AND {flag} ORDER BY ALL"
         ).fetchall():
+            values = typed_keys(rule, names, texts)
             findings.append(
                 finding(
                     rule,
@@ -209,6 +211,7 @@ def unknown_lookups(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Action
             f"WHERE {in_scope} AND NOT q{index} ORDER BY ALL"
         ).fetchall():
             values, other_values = values[: len(shown)], values[len(shown) :]
+            other_values = typed_keys(rule, [name for _, name in others], other_values)
             described = describe(ours, values)
             key = {"company": company, **dict(zip(ours, values, strict=True))}
             key.update(zip([name for _, name in others], other_values, strict=True))
@@ -256,7 +259,7 @@ def broken_references(con: duckdb.DuckDBPyConnection, sides: Sides) -> list[Acti
 
 def _broken(rule: Rule, row: dict[str, Any]) -> Action:
     names = [key.target for key in rule.keys]
-    values = [row[f"o{i}"] for i in range(len(names))]
+    values = typed_keys(rule, names, [row[f"o{i}"] for i in range(len(names))])
     company = row["_company"] or ""
     pointed = (
         f"{rule.source.entity} {row['_label']!r} ({company}) points at {describe(names, values)}"

@@ -202,8 +202,8 @@ def by_key(plan: Plan) -> dict[tuple[str, str, int | None, str], Action]:
     found = {}
     for action in plan.actions:
         document = action.key.get("Description") or action.key.get("journal.Description")
-        number = action.key.get("LineNumber")  # findings hold number keys as text
-        number = None if number is None else int(number)
+        number = action.key.get("LineNumber")
+        assert number is None or isinstance(number, int)  # findings too: numbers, not text
         found[(action.rule, str(document), number, action.finding or action.kind)] = action
     return found
 

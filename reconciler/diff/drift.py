@@ -57,7 +57,8 @@ def _clean_source(sides: Sides) -> str:
 
 
 def clean_target(sides: Sides) -> str:
-    return f"SELECT * FROM {sides.target} WHERE {sides.usable('target')}"
+    """Usable target rows, with their row id (``_row``) to fetch what they show by."""
+    return f"SELECT rowid AS _row, * FROM {sides.target} WHERE {sides.usable('target')}"
 
 
 def _set_aside(sides: Sides) -> str:
@@ -149,8 +150,7 @@ def _claimed_target(sides: Sides, claimed: bool) -> str:
         flag = "x.k0 IS NOT NULL AS _claimed"
     else:
         flag = "false AS _claimed"
-    rows = f"SELECT rowid AS _row, * FROM {sides.target} WHERE {sides.usable('target')}"
-    return f"SELECT c.*, {flag}, {excluded} FROM ({rows}) AS c{joins}"
+    return f"SELECT c.*, {flag}, {excluded} FROM ({clean_target(sides)}) AS c{joins}"
 
 
 def _header_joins(sides: Sides) -> tuple[str, list[str]]:
@@ -188,10 +188,10 @@ def drift_sql(sides: Sides, *, claimed: bool = True, taken: bool = False) -> str
 
     Two phases in one query. The join (``d``) is on the prepared key hash ``_kh`` and
     carries only what decides whether a row differs: compared values, flags and each
-    side's row id. The display columns
-    (original keys, record ids, links) are then fetched for the few rows that differ, by
-    row id, which DuckDB does without scanning the tables again: carrying them through the
-    join for every row cost twice the join itself at 10M rows.
+    side's row id. What the plan shows of a row (``_show``: original keys, record ids,
+    links) is then fetched for the few rows that differ, by row id, which DuckDB does
+    without scanning the tables again: carrying it through the join for every row cost
+    twice the join itself at 10M rows.
     """
     rule = sides.rule
     compared = [differs(m, i) for i, m in enumerate(rule.fields)]
@@ -335,10 +335,10 @@ def _zero_adjust(rule: Rule) -> str:
     if rule.actions.missing != "adjust":
         return "false"
     index, mapped = next((i, m) for i, m in enumerate(rule.fields) if m.adjust)
-    return f"coalesce(abs(s.f{index}) <= {tolerance(mapped)}, true)"
+    return f"coalesce(abs(s.f{index}) <= {_tolerance(mapped)}, true)"
 
 
-def tolerance(mapped: FieldMap) -> str:
+def _tolerance(mapped: FieldMap) -> str:
     """The field's tolerance as an exact decimal: snapshot numbers are exact decimals, and
     comparing them to a double would convert every one of them (a third of the join's time
     at 10M rows)."""
@@ -352,7 +352,7 @@ def differs(mapped: FieldMap, index: int) -> str:
     if mapped.compare == "date":
         return f"{s} IS DISTINCT FROM {t}"
     if mapped.compare == "number":
-        return f"coalesce(abs({s} - {t}) > {tolerance(mapped)}, {s} IS DISTINCT FROM {t})"
+        return f"coalesce(abs({s} - {t}) > {_tolerance(mapped)}, {s} IS DISTINCT FROM {t})"
     if mapped.compare == "boolean":
         return f"coalesce({s}, false) <> coalesce({t}, false)"
     return f"coalesce(CAST({s} AS VARCHAR), '') <> coalesce(CAST({t} AS VARCHAR), '')"

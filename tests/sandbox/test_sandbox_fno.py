@@ -55,6 +55,29 @@ def test_default_company_unless_cross_company(fno: httpx.Client, sandbox: Sandbo
     assert demf["value"] and {row["dataAreaId"] for row in demf["value"]} == {"demf"}
 
 
+def test_company_partitions_read_every_row_once(fno: httpx.Client, sandbox: Sandbox) -> None:
+    """A filter on the company alone (decided once per company, as by the service's index)
+    gives what the row-by-row filter gives: each legal entity, and every other one."""
+    companies = ["USMF", "demf "]
+    parts = [f"dataAreaId eq '{c}'" for c in companies]
+    parts.append(" and ".join(f"not ({part})" for part in parts))
+    rows = []
+    for condition in parts:
+        params = {
+            "cross-company": "true",
+            "$filter": condition,
+            "$select": "dataAreaId,WarehouseId",
+        }
+        rows += [
+            (r["dataAreaId"], r["WarehouseId"])
+            for page in _all_pages(fno, "Warehouses", params)
+            for r in page
+        ]
+    expected = {(r["dataAreaId"], r["WarehouseId"]) for r in sandbox.fno.rows("Warehouses")}
+    assert len(rows) == len(expected) and set(rows) == expected
+    assert len({company for company, _ in rows}) > 2
+
+
 def test_count_path_returns_plain_text(fno: httpx.Client, sandbox: Sandbox) -> None:
     response = fno.get("Warehouses/$count")
     usmf = [r for r in sandbox.fno.rows("Warehouses") if r["dataAreaId"] == "usmf"]

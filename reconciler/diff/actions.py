@@ -16,6 +16,7 @@ __all__ = [
     "in_company",
     "json_number",
     "key_of",
+    "number_key",
     "system_name",
     "typed_keys",
 ]
@@ -66,12 +67,14 @@ def typed_keys(rule: Rule, names: Sequence[str], values: Sequence[Any]) -> list[
     """Key values as findings show them: number keys (a line number) as numbers, not the
     canonical text the snapshot joins on."""
     return [
-        _number_key(value) if rule.key_kind(name) == "number" else value
+        number_key(value) if rule.key_kind(name) == "number" else value
         for name, value in zip(names, values, strict=True)
     ]
 
 
-def _number_key(value: Any) -> Any:
+def number_key(value: Any) -> Any:
+    """A number key's canonical text (``-1``, ``1.5``) as the number it is; keys and writes
+    need the number."""
     if not isinstance(value, str):
         return value
     number = float(value)

@@ -16,6 +16,7 @@ from reconciler.diff.actions import (
     describe,
     in_company,
     json_number,
+    number_key,
     system_name,
 )
 from reconciler.plan import Action, Kind
@@ -306,7 +307,7 @@ class Shaper:
 
     def _typed(self, name: str, value: Any) -> Any:
         """Number keys leave SQL as canonical text (``-1``); writes need the number."""
-        return _number(value) if self._numbers.get(name) else value
+        return number_key(value) if self._numbers.get(name) else value
 
     def _adjusted(self) -> _Field:
         return next(field for field in self._fields if field.mapped.adjust)
@@ -392,7 +393,7 @@ class Shaper:
     def _key_values(self, row: Row, positions: Sequence[int]) -> list[Any]:
         """The row's key values, number keys as numbers (for keys, messages and writes)."""
         return [
-            _number(row[p]) if number else row[p]
+            number_key(row[p]) if number else row[p]
             for p, (_name, number) in zip(positions, self._key_parts, strict=True)
         ]
 
@@ -400,14 +401,6 @@ class Shaper:
         key: dict[str, Any] = {"company": company} if self._with_company else {}
         key.update(zip(self._key_names, values, strict=True))
         return key
-
-
-def _number(value: Any) -> Any:
-    """A number key's canonical text (``-1``, ``1.5``) as the number a write needs."""
-    if value is None:
-        return None
-    number = float(value)
-    return int(number) if number.is_integer() else number
 
 
 def _flag(row: Row, position: int | None) -> bool:

@@ -15,12 +15,14 @@ from reconciler.connectors.base import Created, Row, Written
 from reconciler.errors import OutcomeUnknownError, ServiceError
 from reconciler.odata.batch import BatchRequest, BatchResponse, ChangeSet
 from reconciler.odata.client import ODataClient
+from reconciler.odata.errors import service_label
 
 __all__ = [
     "collection",
     "entity_or_none",
     "fetch_entities",
     "find_collections",
+    "send_change_sets",
     "send_reads",
     "send_writes",
     "written",
@@ -54,6 +56,46 @@ def send_writes(
     )
     answers: list[BatchResponse | None] = list(client.batch(items, continue_on_error=True))
     return answers[: len(operations)] + [None] * (len(operations) - len(answers))
+
+
+def send_change_sets(
+    client: ODataClient, change_sets: Sequence[ChangeSet]
+) -> list[list[BatchResponse] | ServiceError]:
+    """Change sets in one ``$batch`` with continue-on-error: each one's answers, or the
+    error that stopped it. A failed change set rolled back as a whole and is answered by its
+    one failing part; one the batch did not answer may have been applied."""
+    answers = client.batch(list(change_sets), continue_on_error=True) if change_sets else []
+    results: list[list[BatchResponse] | ServiceError] = []
+    position = 0
+    for change_set in change_sets:
+        first = answers[position : position + 1]
+        failed = bool(first) and first[0].status >= 400
+        parts = first if failed else answers[position : position + len(change_set.requests)]
+        results.append(_change_set_answers(client, change_set.requests, parts))
+        position += len(parts)
+    return results
+
+
+def _change_set_answers(
+    client: ODataClient, requests: Sequence[BatchRequest], answers: Sequence[BatchResponse]
+) -> list[BatchResponse] | ServiceError:
+    service, subject = service_label(client.service), requests[0].url
+    if not answers:
+        return OutcomeUnknownError(
+            f"{service} $batch gave no answer for the change set of {subject}; "
+            "it may have been applied",
+            method="POST",
+        )
+    failed = next((a for a in answers if a.status >= 400), None)
+    if failed is not None:
+        request = next((r for r in requests if r.content_id == failed.content_id), requests[0])
+        return client.part_error(failed, request)
+    if len(answers) != len(requests):
+        return ServiceError(
+            f"{service} $batch answered {len(answers)} parts for the {len(requests)} requests "
+            f"of a {subject} change set"
+        )
+    return list(answers)
 
 
 def find_collections(

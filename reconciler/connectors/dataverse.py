@@ -17,7 +17,7 @@ from reconciler.connectors.base import (
     Write,
     Written,
 )
-from reconciler.errors import OutcomeUnknownError, ServiceError
+from reconciler.errors import ServiceError
 from reconciler.odata.batch import BatchRequest, BatchResponse, ChangeSet
 from reconciler.odata.client import ODataClient, TrackedPages
 from reconciler.odata.literals import and_, eq, key_segment
@@ -144,35 +144,12 @@ class DataverseConnector:
         for document in documents:
             change_sets.append(_document_change_set(document, next_id))
             next_id += 1 + len(document.lines)
-        answers = self.client.batch(change_sets, continue_on_error=True) if change_sets else []
-        results: list[list[Created] | ServiceError] = []
-        position = 0
-        for change_set in change_sets:
-            first = answers[position : position + 1]
-            failed = bool(first) and first[0].status >= 400  # answered by its one failure
-            parts = first if failed else answers[position : position + len(change_set.requests)]
-            results.append(self._document_result(change_set.requests, parts))
-            position += len(parts)
-        return results
-
-    def _document_result(
-        self, requests: Sequence[BatchRequest], answers: Sequence[BatchResponse]
-    ) -> list[Created] | ServiceError:
-        """A failed change set is answered by its one failure; no answer is an unknown."""
-        if not answers:
-            return OutcomeUnknownError(
-                f"Dataverse $batch gave no answer for the change set of {requests[0].url}",
-                method="POST",
-            )
-        failed = next((a for a in answers if a.status >= 400), None)
-        if failed is not None:
-            request = next((r for r in requests if r.content_id == failed.content_id), requests[0])
-            return self.client.part_error(failed, request)
-        if len(answers) != len(requests):
-            return ServiceError(
-                f"Dataverse $batch answered {len(answers)} parts for {len(requests)} requests"
-            )
-        return [Created(_entity_id(a.headers), a.headers.get("etag")) for a in answers]
+        return [
+            parts
+            if isinstance(parts, ServiceError)
+            else [Created(_entity_id(a.headers), a.headers.get("etag")) for a in parts]
+            for parts in batching.send_change_sets(self.client, change_sets)
+        ]
 
 
 class TrackedChanges:

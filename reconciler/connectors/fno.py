@@ -8,7 +8,7 @@ from typing import Any
 
 from reconciler.connectors import batching
 from reconciler.connectors.base import Created, Document, Link, Row, Write, Written
-from reconciler.errors import OutcomeUnknownError, ServiceError
+from reconciler.errors import ServiceError
 from reconciler.odata.batch import BatchRequest, BatchResponse, ChangeSet
 from reconciler.odata.client import ODataClient
 from reconciler.odata.literals import and_, eq, key_segment
@@ -156,38 +156,22 @@ class FnoConnector:
             _no_links(document.links)
             change_sets.append(_document_change_set(document, next_id))
             next_id += 1 + len(document.lines)
-        answers = self.client.batch(change_sets, continue_on_error=True) if change_sets else []
-        results: list[list[Created] | ServiceError] = []
-        position = 0
-        for document, change_set in zip(documents, change_sets, strict=True):
-            first = answers[position : position + 1]
-            failed = bool(first) and first[0].status >= 400
-            parts = first if failed else answers[position : position + len(change_set.requests)]
-            results.append(self._document_result(document, change_set.requests, parts))
-            position += len(parts)
-        return results
+        answered = batching.send_change_sets(self.client, change_sets)
+        return [
+            parts
+            if isinstance(parts, ServiceError)
+            else self._document_created(document, requests, parts)
+            for document, requests, parts in zip(
+                documents, (c.requests for c in change_sets), answered, strict=True
+            )
+        ]
 
-    def _document_result(
+    def _document_created(
         self,
         document: Document,
         requests: Sequence[BatchRequest],
         answers: Sequence[BatchResponse],
-    ) -> list[Created] | ServiceError:
-        if not answers:
-            return OutcomeUnknownError(
-                f"F&O $batch gave no answer for the change set of {document.entity}; "
-                "it may have been applied",
-                method="POST",
-            )
-        failed = next((a for a in answers if a.status >= 400), None)
-        if failed is not None:
-            request = next((r for r in requests if r.content_id == failed.content_id), requests[0])
-            return self.client.part_error(failed, request)
-        if len(answers) != len(requests):
-            return ServiceError(
-                f"F&O $batch answered {len(answers)} parts for the {len(requests)} requests "
-                f"of a {document.entity} change set"
-            )
+    ) -> list[Created]:
         entities = [document.entity] + [entity for entity, _values, _links in document.lines]
         created = []
         for entity, request, answer in zip(entities, requests, answers, strict=True):

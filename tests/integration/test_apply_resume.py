@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,8 +15,7 @@ from reconciler.rules import load_rules
 from reconciler.sandbox import Sandbox, start
 from reconciler.session import snapshot_now
 from tests.conftest import write_profile
-
-RECONCILE = str(Path(sys.executable).with_name("reconcile"))
+from tests.integration.flows import kill_repeatedly, run
 
 
 @pytest.mark.parametrize("seed", [3, 11])
@@ -39,19 +33,8 @@ def test_killed_apply_resumes_to_the_planned_state(
         adjusts = {a.id for a in plan.actions if a.kind == "adjust"}
         assert len(adjusts) >= 2000
 
-        rng = random.Random(seed)
-        kills = 0
-        for _ in range(3):
-            process = subprocess.Popen(
-                [RECONCILE, "apply", str(plan_file), "--profile", str(profile_path)],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(rng.uniform(1.5, 4.0))
-            if process.poll() is None:
-                os.kill(process.pid, signal.SIGKILL)
-                kills += 1
-            process.wait(timeout=30)
+        apply = ["apply", str(plan_file), "--profile", str(profile_path)]
+        kills = kill_repeatedly(apply, random.Random(seed), pause=(1.5, 4.0))
         assert kills, "the apply finished before any kill; make the plan bigger"
         finished = run("apply", str(plan_file), "--profile", str(profile_path))
         assert finished.returncode == 0, finished.stdout + finished.stderr
@@ -65,7 +48,3 @@ def test_killed_apply_resumes_to_the_planned_state(
         rules = load_rules(profile.rules_dir)
         again = make_plan(snapshot_now(profile, rules).path, rules, profile)
         assert [a for a in again.actions if a.kind != "report"] == []
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([RECONCILE, *args], capture_output=True, text=True, timeout=300)

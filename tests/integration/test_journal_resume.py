@@ -7,12 +7,7 @@ number in the journal's Description, so each FS document ends up in SCM exactly 
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,8 +20,8 @@ from reconciler.rules import load_rules
 from reconciler.sandbox import Sandbox, start
 from reconciler.session import snapshot_now
 from tests.conftest import write_profile
+from tests.integration.flows import kill_repeatedly, run
 
-RECONCILE = str(Path(sys.executable).with_name("reconcile"))
 HEADERS = "InventoryAdjustmentJournalHeaders"
 LINES = "InventoryAdjustmentJournalEntriesV2"
 POSTED = 2
@@ -94,23 +89,12 @@ def test_killed_apply_never_journals_a_document_twice(
         assert {a.key["Description"] for a in creates} >= set(documents)
 
         world.faults.inject("fno", "slow", count=100_000, delay=0.03)  # every SCM answer
-        rng = random.Random(seed)
-        kills = 0
-        apply = [RECONCILE, "apply", str(plan_file), "--profile", str(profile_path)]
-        for _ in range(3):
-            process = subprocess.Popen(
-                [*apply, "--batch-size", "8", "--concurrency", "2"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(rng.uniform(0.8, 3.0))
-            if process.poll() is None:
-                os.kill(process.pid, signal.SIGKILL)
-                kills += 1
-            process.wait(timeout=30)
+        apply = ["apply", str(plan_file), "--profile", str(profile_path)]
+        small = [*apply, "--batch-size", "8", "--concurrency", "2"]
+        kills = kill_repeatedly(small, random.Random(seed), pause=(0.8, 3.0))
         assert kills, "the apply finished before any kill; add documents"
         world.faults.clear()
-        finished = run(*apply[1:])
+        finished = run(*apply)
         assert finished.returncode == 0, finished.stdout + finished.stderr
 
         journals = Counter(
@@ -134,7 +118,3 @@ def test_killed_apply_never_journals_a_document_twice(
         rules = load_rules(profile.rules_dir)
         again = make_plan(snapshot_now(profile, rules).path, rules, profile)
         assert [a for a in again.actions if a.kind != "report"] == []
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([RECONCILE, *args], capture_output=True, text=True, timeout=300)

@@ -14,6 +14,7 @@ from reconciler.sandbox.schema import DATAVERSE_TABLES
 from reconciler.sandbox.seed_catalog import DIMENSIONS
 from tests.sandbox.batch_body import batch, changeset, operation, parts
 from tests.sandbox.conftest import service_client
+from tests.sandbox.test_sandbox_seed_flows import FLOW_KINDS
 
 WO_STATUS = {
     690970000: "OpenUnscheduled",
@@ -105,21 +106,7 @@ def lookup(world: Sandbox, entity_set: str, row_id: str | None, column: str) -> 
 
 def test_every_case_is_planted(world: Sandbox) -> None:
     kinds = {kind for kind in world.seed_manifest if kind.startswith("inventory_journals.")}
-    assert kinds == {
-        f"inventory_journals.{kind}"
-        for kind in (
-            "adjustment_in_sync",
-            "adjustment_missing",
-            "adjustment_not_posted",
-            "transfer_in_sync",
-            "transfer_missing",
-            "transfer_not_posted",
-            "journal_posted",
-            "variant_line",
-            "variant_size_differs",
-            "not_inventory_unit",
-        )
-    }
+    assert kinds == {kind for kind in FLOW_KINDS if kind.startswith("inventory_journals.")}
     assert all(world.seed_manifest[kind] for kind in kinds)
     assert Sandbox.from_seed("demo", seed=7).seed_manifest == world.seed_manifest  # the default
     plain = Sandbox.from_seed("demo", seed=7, inventory_journals=False)

@@ -20,6 +20,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.apply.pool import pack
 from reconciler.connectors.base import Connector, Document, DocumentWriter, Link, Row
 from reconciler.errors import OutcomeUnknownError, ServiceError
 from reconciler.outcomes import Outcome
@@ -80,22 +81,16 @@ def adjustment_batches(
 
 def _cut(by_warehouse: dict[str, list[Item]], batch_size: int) -> list[list[Item]]:
     """Greedy: fill each batch with lines, counting one header per warehouse in it."""
-    batches: list[list[Item]] = []
-    current: list[Item] = []
-    operations = 0
-    for warehouse in sorted(by_warehouse):
-        header_counted = False
-        for item in by_warehouse[warehouse]:
-            cost = 1 if header_counted else 2
-            if operations + cost > batch_size:
-                batches.append(current)
-                current, operations, cost = [], 0, 2
-            current.append(item)
-            operations += cost
-            header_counted = True
-    if current:
-        batches.append(current)
-    return batches
+    ordered = [item for warehouse in sorted(by_warehouse) for item in by_warehouse[warehouse]]
+
+    def cost(item: Item, batch: list[Item]) -> int:  # items come warehouse by warehouse
+        return 1 if batch and _warehouse(batch[-1]) == _warehouse(item) else 2
+
+    return pack(ordered, cost, batch_size)
+
+
+def _warehouse(item: Item) -> str:
+    return next(link.record_id for link in item[1] if link.navigation == HEADER_LINK)
 
 
 def post_adjustments(batch: AdjustmentBatch, sent: Sent) -> list[Outcome]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.apply import compare
+from reconciler.apply.pool import pack
 from reconciler.apply.records import RecordBatch, apply_records
 from reconciler.connectors.base import Connector, Document, DocumentWriter, Link, Row
 from reconciler.errors import OutcomeUnknownError, ServiceError
@@ -62,19 +63,7 @@ class DocumentBatch:
 def cut_documents(items: Sequence[DocumentItem], batch_size: int) -> list[list[DocumentItem]]:
     """Batches of whole documents of at most ``batch_size`` operations (a bigger document
     goes alone: a change set cannot be split)."""
-    batches: list[list[DocumentItem]] = []
-    current: list[DocumentItem] = []
-    operations = 0
-    for item in items:
-        cost = 1 + len(item.lines)
-        if current and operations + cost > batch_size:
-            batches.append(current)
-            current, operations = [], 0
-        current.append(item)
-        operations += cost
-    if current:
-        batches.append(current)
-    return batches
+    return pack(items, lambda item, _batch: 1 + len(item.lines), batch_size)
 
 
 def post_documents(batch: DocumentBatch, sent: Sent) -> list[Outcome]:

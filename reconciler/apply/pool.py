@@ -1,19 +1,42 @@
-"""Bounded parallelism for apply: a few batches in flight, results handed back in order of
-completion to the one thread that journals and reports them."""
+"""Apply's batches: how they are packed, and a few of them in flight at a time, results
+handed back in order of completion to the one thread that journals and reports them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-__all__ = ["MAX_CONCURRENCY", "in_parallel"]
+__all__ = ["MAX_CONCURRENCY", "in_parallel", "pack"]
 
 MAX_CONCURRENCY = 52
 """Dataverse's concurrent-request limit per user (api-protocols A9): never more in flight."""
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+
+def pack(
+    items: Iterable[Item], cost: Callable[[Item, list[Item]], int], limit: int
+) -> list[list[Item]]:
+    """Greedy batches of at most ``limit`` operations, in order. ``cost`` is what an item
+    adds to the batch so far (a document's header and lines, or a line and, first in its
+    batch, its header); an item that alone exceeds ``limit`` goes alone (a change set
+    cannot be split)."""
+    batches: list[list[Item]] = []
+    current: list[Item] = []
+    used = 0
+    for item in items:
+        price = cost(item, current)
+        if current and used + price > limit:
+            batches.append(current)
+            current, used = [], 0
+            price = cost(item, current)
+        current.append(item)
+        used += price
+    if current:
+        batches.append(current)
+    return batches
 
 
 def in_parallel(

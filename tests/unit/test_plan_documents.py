@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.apply.adjustments import adjustment_batches
 from reconciler.apply.documents import DocumentItem, cut_documents
+from reconciler.connectors.base import Link
 from reconciler.plan import Action, Plan, load_plan, save_plan
 from reconciler.planner import attach_documents
 
@@ -81,3 +83,32 @@ def test_batches_hold_whole_documents() -> None:
     assert cut(4) == [["a"], ["b"], ["c"], ["d"]]  # c (7 operations) goes alone
     assert cut(5) == [["a", "b"], ["c"], ["d"]]
     assert items[0].ids == ["a", "a-1", "a-2"]
+
+
+def test_adjustment_batches_count_one_header_per_warehouse_in_each_batch() -> None:
+    """A warehouse's first line in a batch brings its header (2 operations), the next ones
+    1; a batch never exceeds its size; warehouses come in order."""
+
+    def adjustment(name: str, warehouse: str) -> Action:
+        return Action(id=name, rule="onhand", kind="adjust", system="dataverse", entity="e", key={})
+
+    def links(action: Action) -> list[Link]:
+        warehouse = action.id[0]
+        return [
+            Link("msdyn_warehouse", "msdyn_warehouses", f"w-{warehouse}"),
+            Link("msdyn_product", "products", f"p-{action.id}"),
+            Link("msdyn_unit", "uoms", "u-ea"),
+        ]
+
+    actions = [adjustment(name, name[0]) for name in ("B1", "A1", "A2", "B2", "A3")]
+
+    def cut(size: int) -> list[list[str]]:
+        skipped, batches = adjustment_batches(actions, links, size)
+        assert skipped == []
+        return [[action.id for action, _links in batch] for batch in batches]
+
+    assert cut(4) == [["A1", "A2", "A3"], ["B1", "B2"]]
+    assert cut(3) == [["A1", "A2"], ["A3"], ["B1", "B2"]]
+    assert cut(6) == [["A1", "A2", "A3", "B1"], ["B2"]]  # B2 needs B's header again
+    assert cut(7) == [["A1", "A2", "A3", "B1", "B2"]]
+    assert cut(1) == [["A1"], ["A2"], ["A3"], ["B1"], ["B2"]]  # at least a header and a line
